@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Sets up everything and runs all of platoon's tests: unit, wire conformance, scenario and property
+# tests (ctest), then each libFuzzer target for a bounded time, then the benchmarks in smoke mode.
+# This is the README's test command and what CI runs.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+FUZZ_SECONDS="${PLATOON_FUZZ_SECONDS:-30}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing dependencies"
+bash deploy/dev/install-deps.sh
+
+step "building (build/)"
+bash deploy/dev/build.sh
+
+step "unit, conformance, scenario and property tests"
+ctest --test-dir build --output-on-failure -j "$(nproc)"
+
+if [[ "$FUZZ_SECONDS" != "0" ]]; then
+  step "fuzzing each request parser for ${FUZZ_SECONDS}s (build-fuzz/, clang + libFuzzer)"
+  CXX=clang++ PLATOON_BUILD_DIR="$ROOT/build-fuzz" bash deploy/dev/build.sh \
+    -DCMAKE_CXX_COMPILER=clang++ -DPLATOON_BUILD_FUZZERS=ON -DPLATOON_BUILD_TESTS=ON \
+    -DPLATOON_BUILD_BENCHMARKS=OFF
+  shopt -s nullglob
+  for fuzzer in build-fuzz/tests/fuzz/fuzz_*; do
+    [[ -x "$fuzzer" ]] || continue
+    name="$(basename "$fuzzer")"
+    corpus="build-fuzz/corpus/$name"
+    mkdir -p "$corpus"
+    seeds="tests/fuzz/seeds/${name#fuzz_}"
+    echo "fuzz: $name (${FUZZ_SECONDS}s)"
+    "$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=1 "$corpus" \
+      $( [[ -d "$seeds" ]] && echo "$seeds" ) 2>"build-fuzz/$name.log" \
+      || { tail -50 "build-fuzz/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
+    grep -E "stat::number_of_executed_units" "build-fuzz/$name.log" || true
+  done
+fi
+
+step "benchmarks (smoke run: each benchmark once, figures printed)"
+shopt -s nullglob
+for bench in build/tests/bench/bench_*; do
+  [[ -x "$bench" ]] || continue
+  "$bench" --benchmark_min_time=0.01 --benchmark_counters_tabular=true
+done
+
+step "all tests passed"
