@@ -191,8 +191,8 @@ Result<TaintEffect> ParseEffect(std::string_view text, std::string_view path) {
   if (text == "NoSchedule") return TaintEffect::NoSchedule;
   if (text == "PreferNoSchedule") return TaintEffect::PreferNoSchedule;
   if (text == "NoExecute") return TaintEffect::NoExecute;
-  return std::unexpected(DecodeError{std::string(path), "unknown taint effect \"" + std::string(text) +
-                                                            "\" (NoSchedule, PreferNoSchedule or NoExecute)"});
+  (void)path;
+  return TaintEffect::Unknown;  // a newer API value: never tolerated by accident
 }
 
 Result<Toleration> GetToleration(element e, std::string_view path) {
@@ -207,7 +207,7 @@ Result<Toleration> GetToleration(element e, std::string_view path) {
     } else if (EqualFold(key, "operator")) {
       if (*str == "Exists") t.op = Toleration::Operator::Exists;
       else if (*str == "Equal" || str->empty()) t.op = Toleration::Operator::Equal;
-      else return std::unexpected(DecodeError{p, "unknown toleration operator \"" + *str + "\" (Equal or Exists)"});
+      else t.op = Toleration::Operator::Unknown;
     } else if (EqualFold(key, "value")) {
       t.value = *str;
     } else if (EqualFold(key, "effect")) {
@@ -240,7 +240,7 @@ Result<NodeSelectorRequirement> GetRequirement(element e, std::string_view path)
       bool found = false;
       for (const auto& [name, op] : kOps)
         if (*str == name) r.op = op, found = true;
-      if (!found) return std::unexpected(DecodeError{p, "unknown node selector operator \"" + *str + "\""});
+      if (!found) r.op = Op::Unknown;
     } else if (EqualFold(key, "values")) {
       return ForArray(v, p, [&](element item, const std::string& ip) -> Status {
         auto str = GetString(item, ip);

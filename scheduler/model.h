@@ -13,7 +13,8 @@ namespace platoon {
 
 using Labels = std::map<std::string, std::string, std::less<>>;
 
-enum class TaintEffect { NoSchedule, PreferNoSchedule, NoExecute };
+// Unknown: a value this version does not know (the API may grow); matched conservatively.
+enum class TaintEffect { NoSchedule, PreferNoSchedule, NoExecute, Unknown };
 
 struct Taint {
   std::string key;
@@ -23,7 +24,7 @@ struct Taint {
 };
 
 struct Toleration {
-  enum class Operator { Equal, Exists };
+  enum class Operator { Equal, Exists, Unknown };  // Unknown tolerates nothing
   std::string key;  // empty with Exists: tolerates every taint
   Operator op = Operator::Equal;
   std::string value;
@@ -33,7 +34,7 @@ struct Toleration {
 
 // One requirement of a node selector term (requiredDuringScheduling node affinity).
 struct NodeSelectorRequirement {
-  enum class Operator { In, NotIn, Exists, DoesNotExist, Gt, Lt };
+  enum class Operator { In, NotIn, Exists, DoesNotExist, Gt, Lt, Unknown };  // Unknown matches no node
   std::string key;
   Operator op = Operator::In;
   std::vector<std::string> values;
