@@ -104,6 +104,52 @@ class Emitter {
   JsonDocument& doc_;
 };
 
+// yaml-cpp 0.7 loops forever (allocating without bound) on a document whose root node begins with
+// ',' (", x", "--- !tag ,"; found by fuzzing). Returns the 1-based line of such a ',' or 0. Scans
+// each document's start: blank lines, comments, directives, "---"/"..." markers, tags and anchors.
+int RootFlowEntryLine(std::string_view text) {
+  int line = 1;
+  bool at_doc_start = true;
+  std::size_t i = 0;
+  auto at_line_start = [&](std::size_t pos) { return pos == 0 || text[pos - 1] == '\n'; };
+  auto marker = [&](std::size_t pos, std::string_view m) {
+    return at_line_start(pos) && text.substr(pos, 3) == m &&
+           (pos + 3 >= text.size() || text[pos + 3] == ' ' || text[pos + 3] == '\t' || text[pos + 3] == '\n' ||
+            text[pos + 3] == '\r');
+  };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (!at_doc_start) {
+      if (c == '\n') {
+        ++line;
+        ++i;
+        if (marker(i, "---") || marker(i, "...")) at_doc_start = true;
+        continue;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '\n') {
+      ++line;
+      ++i;
+    } else if (c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+    } else if (c == '#' || (c == '%' && at_line_start(i))) {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (marker(i, "---") || marker(i, "...")) {
+      i += 3;
+    } else if (c == '!' || c == '&') {
+      // yaml-cpp ends a tag or anchor at a flow indicator, so "!a,b" is a tag and then ','.
+      while (i < text.size() && std::string_view(" \t\r\n,[]{}").find(text[i]) == std::string_view::npos) ++i;
+    } else if (c == ',') {
+      return line;
+    } else {
+      at_doc_start = false;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int JsonDocument::LineOf(std::string_view path) const {
@@ -118,8 +164,15 @@ int JsonDocument::LineOf(std::string_view path) const {
 
 std::expected<std::vector<JsonDocument>, std::string> YamlToJson(std::string_view text, std::string_view file) {
   std::vector<JsonDocument> docs;
+  if (const int bad = RootFlowEntryLine(text); bad > 0)
+    return std::unexpected(std::string(file) + ":" + std::to_string(bad) +
+                           ": a document cannot start with ',' (quote the value if it is text)");
   try {
-    std::vector<YAML::Node> nodes = YAML::LoadAll(std::string(text));
+    // yaml-cpp 0.7 loops forever on a tag with a comma that runs into the end of input ("!a,b"
+    // with no newline, found by fuzzing); a trailing newline never changes a YAML document.
+    std::string input(text);
+    if (input.empty() || input.back() != '\n') input += '\n';
+    std::vector<YAML::Node> nodes = YAML::LoadAll(input);
     for (const auto& node : nodes) {
       if (node.IsNull()) continue;
       JsonDocument doc;

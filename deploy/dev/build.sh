@@ -8,4 +8,4 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/platoon-ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "$@" >/dev/null
-ninja -C "$BUILD_DIR" -j "${PLATOON_JOBS:-$(nproc)}"
+ninja -C "$BUILD_DIR" -j "${PLATOON_JOBS:-$(nproc)}" ${PLATOON_TARGET:-}

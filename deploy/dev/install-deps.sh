@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache curl
   libcpp-httplib-dev nlohmann-json3-dev libboost-graph-dev libyaml-cpp-dev prometheus-cpp-dev
   doctest-dev libbenchmark-dev libsimdjson-dev libssl-dev zlib1g-dev libbrotli-dev
-  clang libclang-rt-14-dev openssl
+  clang-16 libclang-rt-16-dev openssl
 )
 
 missing=()

@@ -20,19 +20,31 @@ ctest --test-dir build --output-on-failure -j "$(nproc)"
 
 if [[ "$FUZZ_SECONDS" != "0" ]]; then
   step "fuzzing each request parser for ${FUZZ_SECONDS}s (build-fuzz/, clang + libFuzzer)"
-  CXX=clang++ PLATOON_BUILD_DIR="$ROOT/build-fuzz" bash deploy/dev/build.sh \
-    -DCMAKE_CXX_COMPILER=clang++ -DPLATOON_BUILD_FUZZERS=ON -DPLATOON_BUILD_TESTS=ON \
+  PLATOON_BUILD_DIR="$ROOT/build-fuzz" PLATOON_TARGET=platoon_fuzzers bash deploy/dev/build.sh \
+    -DCMAKE_CXX_COMPILER=clang++-16 -DPLATOON_BUILD_FUZZERS=ON -DPLATOON_BUILD_TESTS=ON \
     -DPLATOON_BUILD_BENCHMARKS=OFF
   shopt -s nullglob
+  # Extra seeds read in place from the shared data (upstream wire fixtures) and the shipped examples.
+  declare -A EXTRA_SEEDS=(
+    [fuzz_filter]="../shared/data/k8s-wire/extender-json"
+    [fuzz_bind]="../shared/data/k8s-wire/extender-json"
+    [fuzz_preempt]="../shared/data/k8s-wire/extender-json"
+    [fuzz_cluster_file]="config/examples"
+    [fuzz_platoon_config]="config/examples"
+  )
   for fuzzer in build-fuzz/tests/fuzz/fuzz_*; do
     [[ -x "$fuzzer" ]] || continue
     name="$(basename "$fuzzer")"
     corpus="build-fuzz/corpus/$name"
     mkdir -p "$corpus"
-    seeds="tests/fuzz/seeds/${name#fuzz_}"
+    seed_dirs=()
+    [[ -d "tests/fuzz/seeds/${name#fuzz_}" ]] && seed_dirs+=("tests/fuzz/seeds/${name#fuzz_}")
+    extra="${EXTRA_SEEDS[$name]:-}"
+    [[ -n "$extra" && -d "$extra" ]] && seed_dirs+=("$extra")
     echo "fuzz: $name (${FUZZ_SECONDS}s)"
-    "$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=1 "$corpus" \
-      $( [[ -d "$seeds" ]] && echo "$seeds" ) 2>"build-fuzz/$name.log" \
+    # Seed folders are read; new inputs go to $corpus (kept in build-fuzz/ between runs).
+    "$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=1 -rss_limit_mb=4096 \
+      "$corpus" "${seed_dirs[@]}" 2>"build-fuzz/$name.log" \
       || { tail -50 "build-fuzz/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
     grep -E "stat::number_of_executed_units" "build-fuzz/$name.log" || true
   done
