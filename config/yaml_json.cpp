@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace platoon::config {
@@ -40,115 +41,159 @@ bool IsPlainNumber(const std::string& s) {
   return std::regex_match(s, kInt) || std::regex_match(s, kFloat);
 }
 
-class Emitter {
+// Builds JSON straight from yaml-cpp's parse events (no YAML::Node tree), recording each field's
+// line. It also bounds the work: yaml-cpp 0.7 has inputs on which its parser loops forever emitting
+// events (a ',' where a root node should start or end, e.g. ", x" or "\"a\","; found by fuzzing),
+// so more events than the input could possibly hold abort the parse with an error.
+class JsonBuilder final : public YAML::EventHandler {
  public:
-  explicit Emitter(JsonDocument& doc) : doc_(doc) {}
+  JsonBuilder(std::vector<JsonDocument>& docs, std::size_t input_size)
+      : docs_(docs), max_events_(4 * input_size + 64) {}
 
-  void Emit(const YAML::Node& node, const std::string& path, int depth) {
-    if (depth > 200) throw YAML::Exception(node.Mark(), "document nests deeper than 200 levels");
-    if (node.Mark().line >= 0) doc_.lines.emplace(path, node.Mark().line + 1);
-    switch (node.Type()) {
-      case YAML::NodeType::Null:
-      case YAML::NodeType::Undefined: doc_.json += "null"; break;
-      case YAML::NodeType::Scalar: EmitScalar(node); break;
-      case YAML::NodeType::Sequence: {
-        doc_.json += '[';
-        std::size_t i = 0;
-        for (const auto& item : node) {
-          if (i) doc_.json += ',';
-          Emit(item, path + "[" + std::to_string(i) + "]", depth + 1);
-          ++i;
-        }
-        doc_.json += ']';
-        break;
-      }
-      case YAML::NodeType::Map: {
-        doc_.json += '{';
-        bool first = true;
-        for (const auto& kv : node) {
-          if (!first) doc_.json += ',';
-          first = false;
-          const std::string key = kv.first.Scalar();
-          AppendJsonString(doc_.json, key);
-          doc_.json += ':';
-          const std::string child = path.empty() ? key : path + "." + key;
-          if (kv.first.Mark().line >= 0) doc_.lines.emplace(child, kv.first.Mark().line + 1);
-          Emit(kv.second, child, depth + 1);
-        }
-        doc_.json += '}';
-        break;
-      }
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    docs_.emplace_back();
+    doc_ = &docs_.back();
+    doc_->line = mark.line >= 0 ? mark.line + 1 : 1;
+    stack_.clear();
+  }
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Count(mark);
+    if (KeyPending(mark, "")) return;
+    BeginValue(mark, anchor);
+    doc_->json += "null";
+    EndValue(anchor);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Count(mark);
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) throw YAML::ParserException(mark, "alias to an unknown anchor");
+    if (!stack_.empty() && stack_.back().map && stack_.back().expect_key)
+      throw YAML::ParserException(mark, "aliases cannot be used as mapping keys here");
+    BeginValue(mark, 0);
+    doc_->json += it->second;
+    EndValue(0);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    Count(mark);
+    if (KeyPending(mark, value)) return;
+    BeginValue(mark, anchor);
+    if (tag == "!") {  // quoted: always a string
+      AppendJsonString(doc_->json, value);
+    } else if (value == "true" || value == "True" || value == "TRUE") {
+      doc_->json += "true";
+    } else if (value == "false" || value == "False" || value == "FALSE") {
+      doc_->json += "false";
+    } else if (value.empty() || value == "~" || value == "null" || value == "Null" || value == "NULL") {
+      doc_->json += "null";
+    } else if (IsPlainNumber(value)) {
+      // Keep integers exact; other numbers stay text so quantities like "1.5" keep their digits.
+      static const std::regex kInt("[-+]?[0-9]{1,18}");
+      if (std::regex_match(value, kInt)) doc_->json += (value[0] == '+' ? value.substr(1) : value);
+      else AppendJsonString(doc_->json, value);
+    } else {
+      AppendJsonString(doc_->json, value);
     }
+    EndValue(anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    Count(mark);
+    RejectComplexKey(mark);
+    BeginValue(mark, anchor);
+    doc_->json += '[';
+    stack_.push_back({false, true, 0, CurrentPath(), "", anchor, doc_->json.size() - 1});
+  }
+  void OnSequenceEnd() override {
+    doc_->json += ']';
+    Close();
+  }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    Count(mark);
+    RejectComplexKey(mark);
+    BeginValue(mark, anchor);
+    doc_->json += '{';
+    stack_.push_back({true, true, 0, CurrentPath(), "", anchor, doc_->json.size() - 1});
+  }
+  void OnMapEnd() override {
+    doc_->json += '}';
+    Close();
   }
 
  private:
-  void EmitScalar(const YAML::Node& node) {
-    const std::string& s = node.Scalar();
-    if (node.Tag() == "!") {  // quoted: always a string
-      AppendJsonString(doc_.json, s);
-      return;
-    }
-    if (s == "true" || s == "True" || s == "TRUE") doc_.json += "true";
-    else if (s == "false" || s == "False" || s == "FALSE") doc_.json += "false";
-    else if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") doc_.json += "null";
-    else if (IsPlainNumber(s)) {
-      // Keep integers exact; other numbers stay text so quantities like "1.5" keep their digits.
-      static const std::regex kInt("[-+]?[0-9]{1,18}");
-      if (std::regex_match(s, kInt)) doc_.json += (s[0] == '+' ? s.substr(1) : s);
-      else AppendJsonString(doc_.json, s);
-    } else {
-      AppendJsonString(doc_.json, s);
-    }
-  }
-
-  JsonDocument& doc_;
-};
-
-// yaml-cpp 0.7 loops forever (allocating without bound) on a document whose root node begins with
-// ',' (", x", "--- !tag ,"; found by fuzzing). Returns the 1-based line of such a ',' or 0. Scans
-// each document's start: blank lines, comments, directives, "---"/"..." markers, tags and anchors.
-int RootFlowEntryLine(std::string_view text) {
-  int line = 1;
-  bool at_doc_start = true;
-  std::size_t i = 0;
-  auto at_line_start = [&](std::size_t pos) { return pos == 0 || text[pos - 1] == '\n'; };
-  auto marker = [&](std::size_t pos, std::string_view m) {
-    return at_line_start(pos) && text.substr(pos, 3) == m &&
-           (pos + 3 >= text.size() || text[pos + 3] == ' ' || text[pos + 3] == '\t' || text[pos + 3] == '\n' ||
-            text[pos + 3] == '\r');
+  struct Frame {
+    bool map;
+    bool expect_key;  // maps: the next event is a key
+    std::size_t count;
+    std::string path;  // this container's path
+    std::string key;   // maps: the pending key
+    YAML::anchor_t anchor;
+    std::size_t json_start;
   };
-  while (i < text.size()) {
-    const char c = text[i];
-    if (!at_doc_start) {
-      if (c == '\n') {
-        ++line;
-        ++i;
-        if (marker(i, "---") || marker(i, "...")) at_doc_start = true;
-        continue;
-      }
-      ++i;
-      continue;
-    }
-    if (c == '\n') {
-      ++line;
-      ++i;
-    } else if (c == ' ' || c == '\t' || c == '\r') {
-      ++i;
-    } else if (c == '#' || (c == '%' && at_line_start(i))) {
-      while (i < text.size() && text[i] != '\n') ++i;
-    } else if (marker(i, "---") || marker(i, "...")) {
-      i += 3;
-    } else if (c == '!' || c == '&') {
-      // yaml-cpp ends a tag or anchor at a flow indicator, so "!a,b" is a tag and then ','.
-      while (i < text.size() && std::string_view(" \t\r\n,[]{}").find(text[i]) == std::string_view::npos) ++i;
-    } else if (c == ',') {
-      return line;
-    } else {
-      at_doc_start = false;
-    }
+
+  void Count(const YAML::Mark& mark) {
+    if (++events_ > max_events_)
+      throw YAML::ParserException(mark, "the YAML parser stopped making progress near here (a stray ',' outside "
+                                        "brackets?); quote the value or remove the comma");
+    if (!doc_) throw YAML::ParserException(mark, "content outside a document");
+    if (stack_.size() > 200) throw YAML::ParserException(mark, "document nests deeper than 200 levels");
   }
-  return 0;
-}
+  void RejectComplexKey(const YAML::Mark& mark) {
+    if (!stack_.empty() && stack_.back().map && stack_.back().expect_key)
+      throw YAML::ParserException(mark, "mapping keys must be plain strings, not lists or mappings");
+  }
+  // A scalar in key position: remember it and emit `"key":`.
+  bool KeyPending(const YAML::Mark& mark, const std::string& key) {
+    if (stack_.empty() || !stack_.back().map || !stack_.back().expect_key) return false;
+    Frame& f = stack_.back();
+    if (f.count++) doc_->json += ',';
+    AppendJsonString(doc_->json, key);
+    doc_->json += ':';
+    f.key = key;
+    f.expect_key = false;
+    if (mark.line >= 0) doc_->lines.emplace(ChildPath(f), mark.line + 1);
+    return true;
+  }
+  std::string ChildPath(const Frame& f) const {
+    if (f.map) return f.path.empty() ? f.key : f.path + "." + f.key;
+    return f.path + "[" + std::to_string(f.count) + "]";
+  }
+  std::string CurrentPath() const {
+    if (stack_.empty()) return "";
+    const Frame& f = stack_.back();
+    return f.map ? ChildPath(f) : f.path + "[" + std::to_string(f.count - 1) + "]";
+  }
+  void BeginValue(const YAML::Mark& mark, YAML::anchor_t) {
+    if (!stack_.empty() && !stack_.back().map) {
+      Frame& f = stack_.back();
+      if (f.count) doc_->json += ',';
+      if (mark.line >= 0) doc_->lines.emplace(ChildPath(f), mark.line + 1);
+      ++f.count;
+    } else if (stack_.empty() && !doc_->json.empty()) {
+      throw YAML::ParserException(mark, "a document has more than one root node");
+    }
+    value_start_ = doc_->json.size();
+  }
+  void EndValue(YAML::anchor_t anchor) {
+    if (anchor) anchors_[anchor] = doc_->json.substr(value_start_);
+    if (!stack_.empty() && stack_.back().map) stack_.back().expect_key = true;
+  }
+  void Close() {
+    Frame f = std::move(stack_.back());
+    stack_.pop_back();
+    if (f.anchor) anchors_[f.anchor] = doc_->json.substr(f.json_start);
+    if (!stack_.empty() && stack_.back().map) stack_.back().expect_key = true;
+  }
+
+  std::vector<JsonDocument>& docs_;
+  JsonDocument* doc_ = nullptr;
+  std::vector<Frame> stack_;
+  std::unordered_map<YAML::anchor_t, std::string> anchors_;
+  std::size_t events_ = 0;
+  std::size_t max_events_;
+  std::size_t value_start_ = 0;
+};
 
 }  // namespace
 
@@ -164,22 +209,18 @@ int JsonDocument::LineOf(std::string_view path) const {
 
 std::expected<std::vector<JsonDocument>, std::string> YamlToJson(std::string_view text, std::string_view file) {
   std::vector<JsonDocument> docs;
-  if (const int bad = RootFlowEntryLine(text); bad > 0)
-    return std::unexpected(std::string(file) + ":" + std::to_string(bad) +
-                           ": a document cannot start with ',' (quote the value if it is text)");
   try {
-    // yaml-cpp 0.7 loops forever on a tag with a comma that runs into the end of input ("!a,b"
-    // with no newline, found by fuzzing); a trailing newline never changes a YAML document.
+    // yaml-cpp 0.7 also loops on a tag with a comma running into the end of input ("!a,b" with no
+    // newline); a trailing newline never changes a YAML document.
     std::string input(text);
     if (input.empty() || input.back() != '\n') input += '\n';
-    std::vector<YAML::Node> nodes = YAML::LoadAll(input);
-    for (const auto& node : nodes) {
-      if (node.IsNull()) continue;
-      JsonDocument doc;
-      doc.line = node.Mark().line >= 0 ? node.Mark().line + 1 : 1;
-      Emitter(doc).Emit(node, "", 0);
-      docs.push_back(std::move(doc));
+    std::istringstream stream(input);
+    YAML::Parser parser(stream);
+    JsonBuilder builder(docs, input.size());
+    while (parser.HandleNextDocument(builder)) {
     }
+    // Empty documents ("---" alone, or only comments) carry nothing.
+    std::erase_if(docs, [](const JsonDocument& d) { return d.json.empty() || d.json == "null"; });
   } catch (const YAML::Exception& e) {
     std::ostringstream out;
     out << file << ":" << (e.mark.line >= 0 ? e.mark.line + 1 : 0) << ": " << e.msg;

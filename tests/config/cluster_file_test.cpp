@@ -136,9 +136,25 @@ TEST_CASE("PlatoonConfig rejects typos and bad values with file:line") {
 TEST_CASE("inputs that once hung or crashed the YAML layer are refused promptly") {
   // yaml-cpp 0.7 loops forever on a tag with a comma at the end of input (found by fuzz_cluster_file).
   // It also loops on a document whose root begins with ','.
-  for (const char* text : {"!a,b", "!-kN4YAM@15P,rserExc", "!!a,b", ",", ", x", ",:{", "a: 1\n---\n!t ,", "# c\n  ,"}) {
+  for (const char* text : {"!a,b", "!-kN4YAM@15P,rserExc", "!!a,b", ",", ", x", ",:{", "a: 1\n---\n!t ,", "# c\n  ,",
+                           "\"a\",", "[a] ,", "- \"a\"\n,", "\"a\"\"\"\"\"\"\",x"}) {
     CAPTURE(text);
     auto snap = ParseClusterFile(text, "hang.yaml");
     CHECK_FALSE(snap);
   }
+}
+
+TEST_CASE("YAML anchors and aliases expand, and quoted scalars stay strings") {
+  auto snap = ParseClusterFile(R"(kind: Cluster
+nodes:
+  - metadata: {name: a, labels: &gpu {gpu: "8", zone: "1"}}
+    status: {allocatable: &alloc {cpu: 8, nvidia.com/gpu: 8}}
+  - metadata: {name: b, labels: *gpu}
+    status: {allocatable: *alloc}
+)", "anchors.yaml");
+  REQUIRE_MESSAGE(snap, (snap ? "" : snap.error()));
+  REQUIRE(snap->nodes.size() == 2);
+  CHECK(snap->nodes[1].labels == snap->nodes[0].labels);
+  CHECK(snap->nodes[1].labels.at("gpu") == "8");
+  CHECK(snap->nodes[1].allocatable.Get("nvidia.com/gpu") == 8);
 }
