@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything and runs all of platoon's tests: unit, wire conformance, scenario and property
-# tests (ctest), then each libFuzzer target for a bounded time, then the benchmarks in smoke mode.
+# tests (ctest), end-to-end tests on a real loopback control plane, then each libFuzzer target for a
+# bounded time, then the benchmarks in smoke mode.
 # This is the README's test command and what CI runs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -17,6 +18,15 @@ bash deploy/dev/build.sh
 
 step "unit, conformance, scenario and property tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+
+if [[ "${PLATOON_E2E:-1}" != "0" ]]; then
+  step "end-to-end tests on a real control plane (tests/e2e/run.sh; PLATOON_E2E=0 skips)"
+  # The first run builds upstream kube-apiserver, kube-scheduler, kubectl and helm from the Go module
+  # proxy (about 7 minutes on 2 cores) into ~/.cache/platoon-k8s; later runs reuse them.
+  e2e_start=$(date +%s)
+  bash tests/e2e/run.sh
+  echo "e2e: step took $(($(date +%s) - e2e_start))s"
+fi
 
 if [[ "$FUZZ_SECONDS" != "0" ]]; then
   step "fuzzing each request parser for ${FUZZ_SECONDS}s (build-fuzz/, clang + libFuzzer)"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds the pinned upstream kube-apiserver, kube-scheduler and kubectl (tests/e2e/k8s/go.mod) with
-# `go build` from the Go module proxy into a cache dir, reusing them when present; prints the bin dir.
+# Builds the pinned upstream kube-apiserver, kube-scheduler and kubectl (tests/e2e/k8s/go.mod), and helm
+# (tests/e2e/helm/go.mod) for rendering deploy/'s chart, with `go build` from the Go module proxy into a
+# cache dir, reusing them when present; prints the bin dir.
 #
 # Usage: tests/e2e/build-k8s.sh            -> prints the directory holding the binaries on stdout
 # Env:   PLATOON_K8S_CACHE  cache root (default ~/.cache/platoon-k8s); binaries go to <root>/<version>/bin,
 #                           the Go module and build caches to <root>/gomod and <root>/gocache
 #        PLATOON_K8S_JOBS   go build -p (default 2)
 #        PLATOON_K8S_TOOLS  space-separated commands to build (default: kube-apiserver kube-scheduler kubectl)
+#        PLATOON_K8S_HELM   0 = do not build helm (default 1); helm lives in <root>/helm/<version>/helm and
+#                           is linked into the bin dir
 # Progress and timing go to stderr, so `BIN=$(tests/e2e/build-k8s.sh)` works.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,17 +22,23 @@ TOOLS=(${PLATOON_K8S_TOOLS:-kube-apiserver kube-scheduler kubectl})
 
 log() { echo "build-k8s: $*" >&2; }
 
+HELM_VERSION="$(awk '$1 == "require" && $2 == "helm.sh/helm/v3" { print $3 }' "$HERE/helm/go.mod")"
+HELM_BIN="$CACHE_ROOT/helm/$HELM_VERSION/helm"
+want_helm=0
+[[ "${PLATOON_K8S_HELM:-1}" != 0 && ! -x "$HELM_BIN" ]] && want_helm=1
+
 missing=()
 for tool in "${TOOLS[@]}"; do
   [[ -x "$BIN_DIR/$tool" ]] || missing+=("$tool")
 done
-if ((${#missing[@]} == 0)); then
-  log "cached: ${TOOLS[*]} $VERSION in $BIN_DIR"
+if ((${#missing[@]} == 0 && want_helm == 0)); then
+  [[ -x "$HELM_BIN" ]] && ln -sfn "$HELM_BIN" "$BIN_DIR/helm"
+  log "cached: ${TOOLS[*]} $VERSION$([[ -x "$HELM_BIN" ]] && echo ", helm $HELM_VERSION") in $BIN_DIR"
   echo "$BIN_DIR"
   exit 0
 fi
 
-command -v go >/dev/null || { log "go is not installed (deploy/dev/install-deps.sh installs golang-go)"; exit 1; }
+command -v go >/dev/null || { log "go (1.21 or newer) is needed; GOTOOLCHAIN=auto then fetches the release go.mod names"; exit 1; }
 mkdir -p "$BIN_DIR" "$CACHE_ROOT/gomod" "$CACHE_ROOT/gocache"
 export GOMODCACHE="$CACHE_ROOT/gomod"
 export GOCACHE="$CACHE_ROOT/gocache"
@@ -46,7 +55,7 @@ ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$VERSION"
 
 start=$(date +%s)
-log "building ${missing[*]} $VERSION with $(go version | awk '{print $3}') into $BIN_DIR (go build -p ${PLATOON_K8S_JOBS:-2}; a cold build takes a while)"
+log "building ${missing[*]:-} $VERSION$( ((want_helm)) && echo " and helm $HELM_VERSION") with $(go version | awk '{print $3}') into $BIN_DIR (go build -p ${PLATOON_K8S_JOBS:-2}; a cold build takes a while)"
 cd "$MOD_DIR"
 # Build into a scratch dir first so an interrupted build never leaves a half-written binary in the cache.
 scratch="$(mktemp -d "$CACHE_ROOT/$VERSION/build.XXXXXX")"
@@ -58,5 +67,15 @@ for tool in "${missing[@]}"; do
   mv "$scratch/$tool" "$BIN_DIR/$tool"
   log "built $tool in $(($(date +%s) - t0))s"
 done
+if ((want_helm)); then
+  t0=$(date +%s)
+  mkdir -p "$(dirname "$HELM_BIN")"
+  (cd "$HERE/helm" && nice -n 10 go build -p "${PLATOON_K8S_JOBS:-2}" -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    -o "$scratch/helm" helm.sh/helm/v3/cmd/helm >&2)
+  mv "$scratch/helm" "$HELM_BIN"
+  log "built helm $HELM_VERSION in $(($(date +%s) - t0))s"
+fi
+[[ -x "$HELM_BIN" ]] && ln -sfn "$HELM_BIN" "$BIN_DIR/helm"
 log "done in $(($(date +%s) - start))s: $("$BIN_DIR/kube-apiserver" --version 2>/dev/null || true)"
 echo "$BIN_DIR"

@@ -118,10 +118,10 @@ cp_kill() {
   local pid="$1" i
   kill -TERM "$pid" 2>/dev/null || return 0
   for i in $(seq 1 20); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
     sleep 0.5
   done
-  kill -KILL "$pid" 2>/dev/null
+  kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
 
