@@ -26,6 +26,13 @@ declare -A CP_SCHEDULER_PIDS=()
 
 cp_log() { echo "[$(date +%H:%M:%S)] control-plane: $*" >&2; }
 
+# A python3 that has PyYAML (Debian's python3-yaml lives in /usr/bin/python3's path, which a python3
+# earlier on PATH may not see).
+CP_PY=python3
+for cp_candidate in python3 /usr/bin/python3; do
+  if "$cp_candidate" -c 'import yaml' 2>/dev/null; then CP_PY="$cp_candidate"; break; fi
+done
+
 # Prints a TCP port on 127.0.0.1 that was free a moment ago.
 cp_free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

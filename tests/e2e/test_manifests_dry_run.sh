@@ -21,7 +21,7 @@ mapfile -t files < <(find "$ROOT/deploy/manifests" "$ROOT/deploy/examples" -name
 ((${#files[@]} > 0)) || fail "no manifests found"
 
 # Namespaces and CRDs first, for real.
-python3 - "${files[@]}" >"$CP_DIR/prerequisites.yaml" <<'EOF'
+"$CP_PY" - "${files[@]}" >"$CP_DIR/prerequisites.yaml" <<'EOF'
 import sys, yaml
 out = []
 for path in sys.argv[1:]:
@@ -61,7 +61,7 @@ pass "a broken PodGroup is refused by the dry-run"
 
 # The Kueue quota is read by platoon from the file, not applied: check it parses and names only the
 # kinds platoon reads.
-python3 - "$ROOT/deploy/manifests/kueue-quota.yaml" <<'EOF' || fail "example Kueue quota is malformed"
+"$CP_PY" - "$ROOT/deploy/manifests/kueue-quota.yaml" <<'EOF' || fail "example Kueue quota is malformed"
 import sys, yaml
 cm = yaml.safe_load(open(sys.argv[1]))
 docs = [d for d in yaml.safe_load_all(cm["data"]["kueue-quota.yaml"]) if d]
@@ -73,7 +73,7 @@ print(f"ok: example Kueue quota: {len(docs)} objects ({', '.join(sorted(kinds))}
 EOF
 
 # Grafana dashboard: valid JSON whose queries use exactly platoon's documented metrics.
-python3 - "$ROOT/deploy/dashboards/platoon-grafana.json" <<'EOF' || fail "Grafana dashboard"
+"$CP_PY" - "$ROOT/deploy/dashboards/platoon-grafana.json" <<'EOF' || fail "Grafana dashboard"
 import json, re, sys
 dash = json.load(open(sys.argv[1]))
 documented = {"platoon_pending_workloads", "platoon_admission_wait_time_seconds",
@@ -96,7 +96,7 @@ EOF
 chart="$ROOT/deploy/helm/platoon"
 helm_bin="${PLATOON_HELM:-$(command -v helm || true)}"
 [[ -z "$helm_bin" && -x "$PLATOON_K8S_BIN/helm" ]] && helm_bin="$PLATOON_K8S_BIN/helm"
-python3 - "$ROOT/deploy/manifests" "$chart" <<'EOF' || fail "Helm chart out of step with deploy/manifests"
+"$CP_PY" - "$ROOT/deploy/manifests" "$chart" <<'EOF' || fail "Helm chart out of step with deploy/manifests"
 import sys, yaml, pathlib
 manifests, chart = map(pathlib.Path, sys.argv[1:])
 assert (chart / "crds/podgroup-crd.yaml").read_text() == (manifests / "podgroup-crd.yaml").read_text(), \
@@ -112,7 +112,7 @@ yaml.safe_load((chart / "values.yaml").read_text())
 print("ok: Helm chart's CRD and config files match deploy/manifests")
 EOF
 if [[ -n "$helm_bin" ]]; then
-  kube_version="$(cp_curl /version | python3 -c 'import json, sys; print(json.load(sys.stdin)["gitVersion"])')"
+  kube_version="$(cp_curl /version | "$CP_PY" -c 'import json, sys; print(json.load(sys.stdin)["gitVersion"])')"
   "$helm_bin" lint "$chart" --strict --kube-version "$kube_version" >"$CP_DIR/helm-lint.log" 2>&1 \
     || { cat "$CP_DIR/helm-lint.log" >&2; fail "helm lint"; }
   "$helm_bin" template platoon "$chart" --namespace platoon-system --include-crds \
@@ -122,7 +122,7 @@ if [[ -n "$helm_bin" ]]; then
   # With default values the chart must render what deploy/manifests holds (labels and the config
   # checksum annotation aside), object for object.
   kubectl kustomize "$ROOT/deploy/manifests" >"$CP_DIR/kustomized.yaml"
-  python3 - "$CP_DIR/helm-rendered.yaml" "$CP_DIR/kustomized.yaml" <<'EOF' \
+  "$CP_PY" - "$CP_DIR/helm-rendered.yaml" "$CP_DIR/kustomized.yaml" <<'EOF' \
     || fail "Helm chart's defaults differ from deploy/manifests"
 import sys, yaml
 def objects(path):

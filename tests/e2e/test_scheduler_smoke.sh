@@ -127,7 +127,7 @@ msg="$(cp_wait_unschedulable smoke gpu-job)" || fail "GPU pod for profile platoo
 pass "profile platoon sends GPU pods to the extender's filter verb (none running here: $msg)"
 # kube-scheduler logs the plugins of each extension point at start; PostFilter must not preempt.
 post_filter="$(grep -h "the scheduler starts to work with those plugins" "$CP_DIR/logs/platoon-scheduler.log" \
-  | sed 's/.*Plugins=//' | python3 -c 'import json, sys
+  | sed 's/.*Plugins=//' | "$CP_PY" -c 'import json, sys
 plugins = json.loads(sys.stdin.readline())
 print(" ".join(p["Name"] for p in plugins["PostFilter"]["Enabled"] or []))')" \
   || fail "cannot read the platoon profile's plugins from kube-scheduler's log"
