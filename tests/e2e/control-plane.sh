@@ -308,6 +308,14 @@ EOF
   kubectl patch node "$name" --type merge -p '{"spec": {"taints": null}}' >/dev/null
 }
 
+# Marks a pod finished as its kubelet would (no kubelets here): cp_finish_pod NAMESPACE POD [PHASE]
+# PHASE is Succeeded (default) or Failed; schedulers then stop counting the pod's requests.
+cp_finish_pod() {
+  local ns="$1" pod="$2" phase="${3:-Succeeded}"
+  kubectl patch pod "$pod" -n "$ns" --subresource status --type merge \
+    -p "{\"status\": {\"phase\": \"$phase\"}}" >/dev/null
+}
+
 # Waits until a pod is bound and prints its node: cp_wait_bound NAMESPACE POD [SECONDS]
 cp_wait_bound() {
   local ns="$1" pod="$2" limit="${3:-$CP_WAIT}" node=""
@@ -337,6 +345,7 @@ cp_wait_unschedulable() {
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -euo pipefail
   cp_start
+  trap 'exit 0' INT TERM
   echo "export KUBECONFIG=$KUBECONFIG   # kubectl: $PLATOON_K8S_BIN/kubectl; Ctrl-C stops everything"
   while sleep 3600; do :; done
 fi

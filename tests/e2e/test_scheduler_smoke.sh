@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # e2e smoke test of the harness and of deploy/'s scheduler wiring on a real control plane:
 # 1. upstream kube-scheduler, authenticated as platoon's ServiceAccount with deploy/'s RBAC, schedules a
-#    plain pod onto a kubelet-less Node and reports a too-large pod unschedulable (RBAC suffices for
-#    kube-scheduler, Node objects alone are enough to schedule against);
+#    plain pod onto a kubelet-less Node, reports a too-large pod unschedulable, and reuses a GPU once a
+#    pod is marked finished (RBAC suffices for kube-scheduler; Node objects and status patches stand in
+#    for kubelets);
 # 2. platoon's ServiceAccount may do what platoon needs, and sampled other things not
 #    (SubjectAccessReview);
 # 3. kube-scheduler accepts deploy/'s KubeSchedulerConfiguration: a GPU pod with schedulerName
@@ -60,6 +61,16 @@ pod too-big default-scheduler 2 9
 msg="$(cp_wait_unschedulable smoke too-big)" || fail "9-GPU pod was not reported unschedulable"
 [[ "$msg" == *"Insufficient nvidia.com/gpu"* ]] || fail "unexpected reason for the 9-GPU pod: $msg"
 pass "a pod asking for 9 GPUs on an 8-GPU node stays pending: $msg"
+# A node's GPUs are freed when a pod finishes (status patched as a kubelet would).
+pod fill default-scheduler 1 7
+cp_wait_bound smoke fill >/dev/null || fail "7-GPU pod was not scheduled next to the 1-GPU pod"
+pod waiter default-scheduler 1 1
+cp_wait_unschedulable smoke waiter >/dev/null || fail "a 9th GPU was handed out on an 8-GPU node"
+cp_finish_pod smoke plain
+node="$(cp_wait_bound smoke waiter)" || fail "finishing the 1-GPU pod did not free its GPU"
+pass "finishing a pod frees its GPU: the waiting 1-GPU pod is bound to $node"
+cp_finish_pod smoke fill
+cp_finish_pod smoke waiter Failed
 cp_stop_scheduler default-scheduler
 no_forbidden() {
   ! grep -i "forbidden" "$CP_DIR/logs/$1.log" | grep -v configmap_cafile_content | head -5 | grep . >&2 \
