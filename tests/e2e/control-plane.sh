@@ -7,6 +7,9 @@
 #   cp_start                          # etcd + kube-apiserver, waits for /readyz; exports KUBECONFIG
 #   cp_start_scheduler CONFIG [NAME] [KUBECONFIG]   # kube-scheduler with that KubeSchedulerConfiguration
 #   cp_stop_scheduler NAME            # stops one scheduler (SIGTERM, then SIGKILL)
+#   cp_start_process NAME URL CMD...  # any other process (platoon), waits for URL; cp_stop_process NAME
+#   cp_platoon_scheduler_config PORT OUT   # deploy/'s KubeSchedulerConfiguration, extender on PORT
+#   cp_create_node, cp_finish_pod, cp_wait_bound, cp_wait_unschedulable, cp_sa_kubeconfig: see below
 #   kubectl ...                       # a function running the pinned kubectl against this cluster
 # cp_start installs an EXIT trap that stops every process it started and removes the temp dir
 # (kept when PLATOON_E2E_KEEP=1, for debugging).
@@ -22,7 +25,7 @@
 CP_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CP_WAIT="${PLATOON_E2E_WAIT:-90}"
 CP_PIDS=()
-declare -A CP_SCHEDULER_PIDS=()
+declare -A CP_NAMED_PIDS=()
 
 cp_log() { echo "[$(date +%H:%M:%S)] control-plane: $*" >&2; }
 
@@ -260,7 +263,7 @@ EOF
     >>"$CP_DIR/logs/$name.log" 2>&1 &
   local pid=$!
   CP_PIDS+=("$pid")
-  CP_SCHEDULER_PIDS[$name]="$pid"
+  CP_NAMED_PIDS[$name]="$pid"
   if ! cp_wait_for "$CP_WAIT" curl -skf "https://127.0.0.1:$port/healthz"; then
     cp_log "$name not healthy in ${CP_WAIT}s"; return 1
   fi
@@ -270,14 +273,41 @@ EOF
   cp_log "$name (pid $pid) leading, healthz on 127.0.0.1:$port"
 }
 
+cp_stop_process() { cp_stop_scheduler "$@"; }
 cp_stop_scheduler() {
-  local name="${1:-kube-scheduler}" pid="${CP_SCHEDULER_PIDS[${1:-kube-scheduler}]:-}"
+  local name="${1:-kube-scheduler}" pid="${CP_NAMED_PIDS[${1:-kube-scheduler}]:-}"
   [[ -n "$pid" ]] || return 0
   cp_kill "$pid"
-  unset "CP_SCHEDULER_PIDS[$name]"
+  unset "CP_NAMED_PIDS[$name]"
   local kept=() p
   for p in "${CP_PIDS[@]}"; do [[ "$p" == "$pid" ]] || kept+=("$p"); done
   CP_PIDS=("${kept[@]}")
+}
+
+# Writes deploy/'s KubeSchedulerConfiguration (from the platoon-scheduler-config ConfigMap) to OUT with
+# the extender moved to 127.0.0.1:PORT: cp_platoon_scheduler_config PORT OUT
+cp_platoon_scheduler_config() {
+  "$CP_PY" - "$CP_HERE/../../deploy/manifests/scheduler-config.yaml" "$1" >"$2" <<'EOF'
+import sys, yaml
+config_map = yaml.safe_load(open(sys.argv[1]))
+text = config_map["data"]["kube-scheduler-config.yaml"]
+assert "http://127.0.0.1:8888/" in text, "extender urlPrefix not found"
+sys.stdout.write(text.replace("http://127.0.0.1:8888/", f"http://127.0.0.1:{sys.argv[2]}/"))
+EOF
+}
+
+# Starts any process under the harness (stopped on exit, log in $CP_DIR/logs/NAME.log) and waits until
+# READY_URL answers 2xx: cp_start_process NAME READY_URL COMMAND [ARGS...]   (READY_URL "-" = no wait)
+cp_start_process() {
+  local name="$1" url="$2"; shift 2
+  "$@" >>"$CP_DIR/logs/$name.log" 2>&1 &
+  local pid=$!
+  CP_PIDS+=("$pid")
+  CP_NAMED_PIDS[$name]="$pid"
+  if [[ "$url" != - ]] && ! cp_wait_for "$CP_WAIT" curl -sf "$url"; then
+    cp_log "$name not ready at $url in ${CP_WAIT}s"; return 1
+  fi
+  cp_log "$name (pid $pid) started"
 }
 
 # Writes a kubeconfig authenticating as a ServiceAccount (TokenRequest API):

@@ -123,12 +123,9 @@ EOF
 pass "platoon's ServiceAccount has the permissions it needs and none of the sampled others"
 
 # --- 3: deploy/'s KubeSchedulerConfiguration ------------------------------------------------------
-# Taken from the ConfigMap as applied; the extender port is moved to a free one nobody listens on.
-kubectl apply -f "$ROOT/deploy/manifests/scheduler-config.yaml" >/dev/null
+# The extender port is moved to a free one nobody listens on.
 ext_port="$(cp_free_port)"
-kubectl get configmap platoon-scheduler-config -n platoon-system \
-  -o jsonpath='{.data.kube-scheduler-config\.yaml}' \
-  | sed "s#http://127.0.0.1:8888/#http://127.0.0.1:$ext_port/#" >"$CP_DIR/platoon-profile.yaml"
+cp_platoon_scheduler_config "$ext_port" "$CP_DIR/platoon-profile.yaml"
 grep -q "127.0.0.1:$ext_port/platoon" "$CP_DIR/platoon-profile.yaml" || fail "extender urlPrefix not found"
 cp_start_scheduler "$CP_DIR/platoon-profile.yaml" platoon-scheduler "$CP_DIR/platoon-sa.kubeconfig"
 
