@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the pinned upstream kube-apiserver, kube-scheduler and kubectl (tests/e2e/k8s/go.mod), and helm
-# (tests/e2e/helm/go.mod) for rendering deploy/'s chart, with `go build` from the Go module proxy into a
-# cache dir, reusing them when present; prints the bin dir.
+# Builds the pinned upstream kube-apiserver, kube-scheduler and kubectl (tests/e2e/k8s/go.mod), helm
+# (tests/e2e/helm/go.mod) for rendering deploy/'s chart, and etcd when asked (tests/e2e/etcd/go.mod),
+# with `go build` from the Go module proxy into a cache dir, reusing them when present; prints the
+# bin dir.
 #
 # Usage: tests/e2e/build-k8s.sh            -> prints the directory holding the binaries on stdout
 # Env:   PLATOON_K8S_CACHE  cache root (default ~/.cache/platoon-k8s); binaries go to <root>/<version>/bin,
@@ -10,6 +11,8 @@
 #        PLATOON_K8S_TOOLS  space-separated commands to build (default: kube-apiserver kube-scheduler kubectl)
 #        PLATOON_K8S_HELM   0 = do not build helm (default 1); helm lives in <root>/helm/<version>/helm and
 #                           is linked into the bin dir
+#        PLATOON_K8S_ETCD   1 = also build etcd (tests/e2e/etcd/go.mod) into <root>/etcd/<version>/etcd,
+#                           linked into the bin dir as etcd; default: only when no etcd is on PATH
 # Progress and timing go to stderr, so `BIN=$(tests/e2e/build-k8s.sh)` works.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,13 +30,28 @@ HELM_BIN="$CACHE_ROOT/helm/$HELM_VERSION/helm"
 want_helm=0
 [[ "${PLATOON_K8S_HELM:-1}" != 0 && ! -x "$HELM_BIN" ]] && want_helm=1
 
+ETCD_VERSION="$(awk '$1 == "require" && $2 == "go.etcd.io/etcd/server/v3" { print $3 }' "$HERE/etcd/go.mod")"
+ETCD_BIN="$CACHE_ROOT/etcd/$ETCD_VERSION/etcd"
+want_etcd="${PLATOON_K8S_ETCD:-}"
+[[ -z "$want_etcd" ]] && { command -v etcd >/dev/null && want_etcd=0 || want_etcd=1; }
+[[ "$want_etcd" == 1 && -x "$ETCD_BIN" ]] && want_etcd=0
+
+link_extras() {
+  [[ -x "$HELM_BIN" ]] && ln -sfn "$HELM_BIN" "$BIN_DIR/helm"
+  if [[ -x "$ETCD_BIN" && ( "${PLATOON_K8S_ETCD:-}" == 1 || -z "$(command -v etcd)" ) ]]; then
+    ln -sfn "$ETCD_BIN" "$BIN_DIR/etcd"
+  else
+    rm -f "$BIN_DIR/etcd"
+  fi
+}
+
 missing=()
 for tool in "${TOOLS[@]}"; do
   [[ -x "$BIN_DIR/$tool" ]] || missing+=("$tool")
 done
-if ((${#missing[@]} == 0 && want_helm == 0)); then
-  [[ -x "$HELM_BIN" ]] && ln -sfn "$HELM_BIN" "$BIN_DIR/helm"
-  log "cached: ${TOOLS[*]} $VERSION$([[ -x "$HELM_BIN" ]] && echo ", helm $HELM_VERSION") in $BIN_DIR"
+if ((${#missing[@]} == 0 && want_helm == 0 && want_etcd == 0)); then
+  link_extras
+  log "cached: ${TOOLS[*]} $VERSION$([[ -x "$HELM_BIN" ]] && echo ", helm $HELM_VERSION")$([[ -e "$BIN_DIR/etcd" ]] && echo ", etcd $ETCD_VERSION") in $BIN_DIR"
   echo "$BIN_DIR"
   exit 0
 fi
@@ -55,7 +73,7 @@ ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$VERSION"
 
 start=$(date +%s)
-log "building ${missing[*]:-} $VERSION$( ((want_helm)) && echo " and helm $HELM_VERSION") with $(go version | awk '{print $3}') into $BIN_DIR (go build -p ${PLATOON_K8S_JOBS:-2}; a cold build takes a while)"
+log "building ${missing[*]:-} $VERSION$( ((want_helm)) && echo ", helm $HELM_VERSION")$( ((want_etcd)) && echo ", etcd $ETCD_VERSION") with $(go version | awk '{print $3}') into $BIN_DIR (go build -p ${PLATOON_K8S_JOBS:-2}; a cold build takes a while)"
 cd "$MOD_DIR"
 # Build into a scratch dir first so an interrupted build never leaves a half-written binary in the cache.
 scratch="$(mktemp -d "$CACHE_ROOT/$VERSION/build.XXXXXX")"
@@ -76,6 +94,14 @@ if ((want_helm)); then
   mv "$scratch/helm" "$HELM_BIN"
   log "built helm $HELM_VERSION in $(($(date +%s) - t0))s"
 fi
-[[ -x "$HELM_BIN" ]] && ln -sfn "$HELM_BIN" "$BIN_DIR/helm"
+if ((want_etcd)); then
+  t0=$(date +%s)
+  mkdir -p "$(dirname "$ETCD_BIN")"
+  (cd "$HERE/etcd" && nice -n 10 go build -p "${PLATOON_K8S_JOBS:-2}" -trimpath -ldflags "-s -w" \
+    -o "$scratch/etcd" go.etcd.io/etcd/server/v3 >&2)
+  mv "$scratch/etcd" "$ETCD_BIN"
+  log "built etcd $ETCD_VERSION in $(($(date +%s) - t0))s"
+fi
+link_extras
 log "done in $(($(date +%s) - start))s: $("$BIN_DIR/kube-apiserver" --version 2>/dev/null || true)"
 echo "$BIN_DIR"

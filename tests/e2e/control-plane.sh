@@ -18,7 +18,8 @@
 # waits until interrupted.
 #
 # Env: PLATOON_K8S_BIN   dir with kube-apiserver, kube-scheduler, kubectl (default: from build-k8s.sh)
-#      PLATOON_ETCD      etcd binary (default: etcd on PATH, Debian's etcd-server)
+#      PLATOON_ETCD      etcd binary (default: PLATOON_K8S_BIN/etcd if build-k8s.sh built one, else etcd
+#                        on PATH, Debian's etcd-server)
 #      PLATOON_E2E_WAIT  seconds to wait for a component to become ready (default 90)
 # No kubelets run: tests create Node objects themselves and patch pod status to finish pods.
 
@@ -164,7 +165,9 @@ cp_start() {
     PLATOON_K8S_BIN="$(bash "$CP_HERE/build-k8s.sh")" || return 1
   fi
   export PLATOON_K8S_BIN
-  local etcd="${PLATOON_ETCD:-$(command -v etcd || true)}"
+  local etcd="${PLATOON_ETCD:-}"
+  [[ -z "$etcd" && -x "$PLATOON_K8S_BIN/etcd" ]] && etcd="$PLATOON_K8S_BIN/etcd"
+  [[ -z "$etcd" ]] && etcd="$(command -v etcd || true)"
   [[ -x "$etcd" ]] || { cp_log "etcd not found (install Debian's etcd-server or set PLATOON_ETCD)"; return 1; }
   local tool
   for tool in kube-apiserver kube-scheduler kubectl; do
