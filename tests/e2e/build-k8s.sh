@@ -56,6 +56,8 @@ if ((${#missing[@]} == 0 && want_helm == 0 && want_etcd == 0)); then
   exit 0
 fi
 
+# CI's environment may lack the Go toolchain's directory on PATH.
+command -v go >/dev/null || { [[ -x /usr/local/go/bin/go ]] && export PATH="$PATH:/usr/local/go/bin"; }
 command -v go >/dev/null || { log "go (1.21 or newer) is needed; GOTOOLCHAIN=auto then fetches the release go.mod names"; exit 1; }
 mkdir -p "$BIN_DIR" "$CACHE_ROOT/gomod" "$CACHE_ROOT/gocache"
 export GOMODCACHE="$CACHE_ROOT/gomod"
