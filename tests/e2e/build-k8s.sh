@@ -21,7 +21,7 @@ VERSION="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$MOD
 [[ -n "$VERSION" ]] || { echo "build-k8s: cannot read k8s.io/kubernetes version from $MOD_DIR/go.mod" >&2; exit 1; }
 CACHE_ROOT="${PLATOON_K8S_CACHE:-$HOME/.cache/platoon-k8s}"
 BIN_DIR="$CACHE_ROOT/$VERSION/bin"
-TOOLS=(${PLATOON_K8S_TOOLS:-kube-apiserver kube-scheduler kubectl})
+read -r -a TOOLS <<<"${PLATOON_K8S_TOOLS:-kube-apiserver kube-scheduler kubectl}"
 
 log() { echo "build-k8s: $*" >&2; }
 

@@ -147,6 +147,31 @@ for key in plain:
 extra = sorted(set(chart) - set(plain))
 print(f"ok: Helm chart's defaults render the {len(plain)} objects of deploy/manifests (chart only: {extra})")
 EOF
+  # Non-default values: another namespace, lease, port and quota reach every object that uses them.
+  kubectl create namespace gpu-scheduling >/dev/null
+  printf 'apiVersion: kueue.x-k8s.io/v1beta1\nkind: ResourceFlavor\nmetadata:\n  name: a100\n' \
+    >"$CP_DIR/quota.yaml"
+  "$helm_bin" template gpu "$chart" --namespace gpu-scheduling --kube-version "$kube_version" \
+    --set scheduler.leaseName=gpu-sched,extender.port=9999,grafanaDashboard.enabled=false \
+    --set-file kueueQuota="$CP_DIR/quota.yaml" >"$CP_DIR/helm-custom.yaml" || fail "helm template (custom values)"
+  dry_run "Helm chart with custom values" -f "$CP_DIR/helm-custom.yaml"
+  "$CP_PY" - "$CP_DIR/helm-custom.yaml" <<'EOF' || fail "Helm chart ignores its values"
+import sys, yaml
+docs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(open(sys.argv[1])) if d}
+config = yaml.safe_load(docs[("ConfigMap", "platoon-scheduler-config")]["data"]["kube-scheduler-config.yaml"])
+assert config["leaderElection"]["resourceName"] == "gpu-sched"
+assert config["leaderElection"]["resourceNamespace"] == "gpu-scheduling"
+assert config["extenders"][0]["urlPrefix"] == "http://127.0.0.1:9999/platoon"
+rules = docs[("Role", "platoon-leader-election")]["rules"]
+assert any(r.get("resourceNames") == ["gpu-sched"] for r in rules), rules
+args = docs[("Deployment", "platoon-scheduler")]["spec"]["template"]["spec"]["containers"][1]["args"]
+assert args[args.index("--listen") + 1] == "127.0.0.1:9999", args
+quota = docs[("ConfigMap", "platoon-kueue-quota")]["data"]["kueue-quota.yaml"]
+assert yaml.safe_load(quota)["metadata"]["name"] == "a100"
+assert ("ConfigMap", "platoon-grafana-dashboard") not in docs
+assert all(s["namespace"] == "gpu-scheduling" for d in docs.values() for s in d.get("subjects", []))
+print("ok: Helm chart values (namespace, lease, extender port, quota, dashboard) reach their objects")
+EOF
 else
   echo "skip: helm not found (set PLATOON_HELM or let build-k8s.sh build it); chart checked without rendering"
 fi
