@@ -8,6 +8,7 @@
 #   cp_start_scheduler CONFIG [NAME] [KUBECONFIG]   # kube-scheduler with that KubeSchedulerConfiguration
 #   cp_stop_scheduler NAME            # stops one scheduler (SIGTERM, then SIGKILL)
 #   cp_start_process NAME URL CMD...  # any other process (platoon), waits for URL; cp_stop_process NAME
+#   cp_crash_process NAME             # SIGKILL a scheduler or process (restart-safety tests)
 #   cp_platoon_scheduler_config PORT OUT   # deploy/'s KubeSchedulerConfiguration, extender on PORT
 #   cp_create_node, cp_finish_pod, cp_wait_bound, cp_wait_unschedulable, cp_sa_kubeconfig: see below
 #   kubectl ...                       # a function running the pinned kubectl against this cluster
@@ -277,6 +278,15 @@ EOF
 }
 
 cp_stop_process() { cp_stop_scheduler "$@"; }
+
+# Kills a named process with SIGKILL, no grace period (a crash): cp_crash_process NAME
+cp_crash_process() {
+  local pid="${CP_NAMED_PIDS[$1]:-}"
+  [[ -n "$pid" ]] || return 0
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  cp_stop_scheduler "$1"
+}
 cp_stop_scheduler() {
   local name="${1:-kube-scheduler}" pid="${CP_NAMED_PIDS[${1:-kube-scheduler}]:-}"
   [[ -n "$pid" ]] || return 0
