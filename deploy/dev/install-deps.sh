@@ -8,6 +8,7 @@ PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev libboost-graph-dev libyaml-cpp-dev prometheus-cpp-dev
   doctest-dev libbenchmark-dev libsimdjson-dev libssl-dev zlib1g-dev libbrotli-dev
   clang-16 libclang-rt-16-dev openssl
+  etcd-server python3 python3-yaml
 )
 
 missing=()

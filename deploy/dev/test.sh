@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything and runs all of platoon's tests: unit, wire conformance, scenario and property
-# tests (ctest), then each libFuzzer target for a bounded time, then the benchmarks in smoke mode.
+# tests (ctest), end-to-end tests on a real loopback control plane, then each libFuzzer target for a
+# bounded time, then the benchmarks in smoke mode.
 # This is the README's test command and what CI runs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,6 +19,15 @@ bash deploy/dev/build.sh
 step "unit, conformance, scenario and property tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 
+if [[ "${PLATOON_E2E:-1}" != "0" ]]; then
+  step "end-to-end tests on a real control plane (tests/e2e/run.sh; PLATOON_E2E=0 skips)"
+  # The first run builds upstream kube-apiserver, kube-scheduler, kubectl and helm from the Go module
+  # proxy (about 7 minutes on 2 cores) into ~/.cache/platoon-k8s; later runs reuse them.
+  e2e_start=$(date +%s)
+  bash tests/e2e/run.sh
+  echo "e2e: step took $(($(date +%s) - e2e_start))s"
+fi
+
 if [[ "$FUZZ_SECONDS" != "0" ]]; then
   step "fuzzing each request parser for ${FUZZ_SECONDS}s (build-fuzz/, clang + libFuzzer)"
   PLATOON_BUILD_DIR="$ROOT/build-fuzz" PLATOON_TARGET=platoon_fuzzers bash deploy/dev/build.sh \
@@ -32,7 +42,7 @@ if [[ "$FUZZ_SECONDS" != "0" ]]; then
     [fuzz_cluster_file]="config/examples"
     [fuzz_platoon_config]="config/examples"
   )
-  for fuzzer in build-fuzz/tests/fuzz/fuzz_*; do
+  for fuzzer in build-fuzz/tests/fuzz/*/fuzz_*; do
     [[ -x "$fuzzer" ]] || continue
     name="$(basename "$fuzzer")"
     corpus="build-fuzz/corpus/$name"
@@ -43,7 +53,7 @@ if [[ "$FUZZ_SECONDS" != "0" ]]; then
     [[ -n "$extra" && -d "$extra" ]] && seed_dirs+=("$extra")
     echo "fuzz: $name (${FUZZ_SECONDS}s)"
     # Seed folders are read; new inputs go to $corpus (kept in build-fuzz/ between runs).
-    "$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=1 -rss_limit_mb=4096 \
+    "$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=1 -rss_limit_mb=4096 -timeout=10 \
       "$corpus" "${seed_dirs[@]}" 2>"build-fuzz/$name.log" \
       || { tail -50 "build-fuzz/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
     grep -E "stat::number_of_executed_units" "build-fuzz/$name.log" || true
@@ -52,7 +62,7 @@ fi
 
 step "benchmarks (smoke run: each benchmark once, figures printed)"
 shopt -s nullglob
-for bench in build/tests/bench/bench_*; do
+for bench in build/tests/bench/*/bench_*; do
   [[ -x "$bench" ]] || continue
   "$bench" --benchmark_min_time=0.01 --benchmark_counters_tabular=true
 done
