@@ -85,6 +85,10 @@ std::string DescribeInsufficient(const std::vector<Insufficient>& missing) {
   for (const auto& m : missing) {
     if (!out.empty()) out += "; ";
     const std::int64_t free = std::max<std::int64_t>(0, m.capacity - m.used);
+    if (m.capacity <= 0) {
+      out += "node has no " + m.resource + " (requested " + FormatAmount(m.resource, m.requested) + ")";
+      continue;
+    }
     out += "Insufficient " + m.resource + " (requested " + FormatAmount(m.resource, m.requested) +
            ", free " + FormatAmount(m.resource, free) + " of " + FormatAmount(m.resource, m.capacity) + ")";
   }

@@ -1,0 +1,204 @@
+// PlatoonConfig loading and validation.
+#include "config/platoon_config.h"
+
+#include <filesystem>
+#include <functional>
+
+#include <simdjson.h>
+
+#include "config/k8s_json.h"
+#include "config/yaml_json.h"
+
+namespace platoon::config {
+namespace {
+
+using simdjson::dom::element;
+using Status = std::expected<void, std::string>;
+
+class Reader {
+ public:
+  Reader(std::string_view file, const JsonDocument& doc) : file_(file), doc_(doc) {}
+
+  std::string At(std::string_view path, std::string_view message) const {
+    return std::string(file_) + ":" + std::to_string(doc_.LineOf(path)) + ": " + std::string(path) + ": " +
+           std::string(message);
+  }
+
+  // Visits fields; a key outside `known` is an error listing the known keys.
+  Status Fields(element e, const std::string& path, std::initializer_list<std::string_view> known,
+                const std::function<Status(std::string_view, element, const std::string&)>& f) const {
+    if (e.is_null()) return {};
+    if (!e.is_object()) return std::unexpected(At(path, "expected a mapping"));
+    for (auto field : ObjectOf(e)) {
+      const std::string p = path.empty() ? std::string(field.key) : path + "." + std::string(field.key);
+      bool ok = false;
+      for (auto k : known) ok = ok || EqualFold(k, field.key);
+      if (!ok) {
+        std::string list;
+        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        return std::unexpected(At(p, "unknown field (known here: " + list + ")"));
+      }
+      Status s = f(field.key, field.value, p);
+      if (!s) return s;
+    }
+    return {};
+  }
+
+  std::expected<std::string, std::string> String(element e, const std::string& path) const {
+    if (!e.is_string()) return std::unexpected(At(path, "expected a string"));
+    return std::string(e.get_string().value_unsafe());
+  }
+
+  std::expected<std::int64_t, std::string> Int(element e, const std::string& path, std::int64_t lo,
+                                               std::int64_t hi) const {
+    if (!e.is_int64()) return std::unexpected(At(path, "expected an integer"));
+    const std::int64_t v = e.get_int64().value_unsafe();
+    if (v < lo || v > hi)
+      return std::unexpected(At(path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi)));
+    return v;
+  }
+
+ private:
+  std::string_view file_;
+  const JsonDocument& doc_;
+};
+
+Status ValidVerb(const Reader& r, const std::string& path, const std::string& verb) {
+  if (verb.empty() || verb.find('/') != std::string::npos || verb.find('%') != std::string::npos)
+    return std::unexpected(r.At(path, "a verb is one path segment without '/' or '%'"));
+  return {};
+}
+
+}  // namespace
+
+std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view text, std::string_view file,
+                                                              std::string_view base_dir) {
+  auto docs = YamlToJson(text, file);
+  if (!docs) return std::unexpected(docs.error());
+  if (docs->size() != 1)
+    return std::unexpected(std::string(file) + ": expected exactly one PlatoonConfig document, found " +
+                           std::to_string(docs->size()));
+  const JsonDocument& doc = docs->front();
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(doc.json);
+  auto parsed = parser.parse(padded);
+  if (parsed.error()) return std::unexpected(std::string(file) + ": cannot read document");
+  Reader r(file, doc);
+  PlatoonConfig cfg;
+  cfg.path = std::string(file);
+  bool saw_kind = false;
+  Status s = r.Fields(parsed.value_unsafe(), "", {"apiVersion", "kind", "cluster", "scoring", "extender"},
+                      [&](std::string_view key, element v, const std::string& p) -> Status {
+    if (EqualFold(key, "apiVersion")) {
+      auto str = r.String(v, p);
+      if (!str) return std::unexpected(str.error());
+      if (*str != kPlatoonApiVersion)
+        return std::unexpected(r.At(p, "unsupported apiVersion \"" + *str + "\" (use " + std::string(kPlatoonApiVersion) + ")"));
+    } else if (EqualFold(key, "kind")) {
+      auto str = r.String(v, p);
+      if (!str) return std::unexpected(str.error());
+      if (*str != "PlatoonConfig") return std::unexpected(r.At(p, "kind must be PlatoonConfig"));
+      saw_kind = true;
+    } else if (EqualFold(key, "cluster")) {
+      auto str = r.String(v, p);
+      if (!str) return std::unexpected(str.error());
+      std::filesystem::path cluster(*str);
+      if (cluster.is_relative() && !base_dir.empty()) cluster = std::filesystem::path(base_dir) / cluster;
+      cfg.cluster_file = cluster.lexically_normal().string();
+    } else if (EqualFold(key, "scoring")) {
+      return r.Fields(v, p, {"policy", "resources"}, [&](std::string_view sk, element sv, const std::string& sp) -> Status {
+        if (EqualFold(sk, "policy")) {
+          auto str = r.String(sv, sp);
+          if (!str) return std::unexpected(str.error());
+          auto policy = policies::MakeScorePolicy(*str);
+          if (!policy) return std::unexpected(r.At(sp, policy.error()));
+          cfg.scoring.policy = *str;
+          return {};
+        }
+        if (!sv.is_array()) return std::unexpected(r.At(sp, "expected a list of {name, weight}"));
+        cfg.scoring.resources.clear();
+        std::size_t i = 0;
+        for (element item : ArrayOf(sv)) {
+          const std::string ip = sp + "[" + std::to_string(i++) + "]";
+          policies::ResourceWeight w;
+          Status ws = r.Fields(item, ip, {"name", "weight"}, [&](std::string_view wk, element wv, const std::string& wp) -> Status {
+            if (EqualFold(wk, "name")) {
+              auto str = r.String(wv, wp);
+              if (!str) return std::unexpected(str.error());
+              w.resource = *str;
+            } else {
+              auto n = r.Int(wv, wp, 1, 100);
+              if (!n) return std::unexpected(n.error());
+              w.weight = static_cast<int>(*n);
+            }
+            return {};
+          });
+          if (!ws) return ws;
+          if (w.resource.empty()) return std::unexpected(r.At(ip, "name is required"));
+          cfg.scoring.resources.push_back(std::move(w));
+        }
+        return {};
+      });
+    } else if (EqualFold(key, "extender")) {
+      auto& e = cfg.extender;
+      return r.Fields(v, p, {"urlPrefix", "filterVerb", "prioritizeVerb", "bindVerb", "preemptVerb", "maxRequestBytes",
+                             "threads", "keepAliveMaxCount", "keepAliveTimeoutSeconds"},
+                      [&](std::string_view ek, element ev, const std::string& ep) -> Status {
+        if (EqualFold(ek, "urlPrefix")) {
+          auto str = r.String(ev, ep);
+          if (!str) return std::unexpected(str.error());
+          std::string prefix = *str;
+          while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+          if (prefix.empty() || prefix[0] != '/') return std::unexpected(r.At(ep, "urlPrefix must start with '/'"));
+          if (prefix == "/") prefix.clear();
+          e.url_prefix = prefix;
+          return {};
+        }
+        for (auto [name, target] : {std::pair{"filterVerb", &e.filter_verb}, std::pair{"prioritizeVerb", &e.prioritize_verb},
+                                    std::pair{"bindVerb", &e.bind_verb}, std::pair{"preemptVerb", &e.preempt_verb}}) {
+          if (!EqualFold(ek, name)) continue;
+          auto str = r.String(ev, ep);
+          if (!str) return std::unexpected(str.error());
+          Status vs = ValidVerb(r, ep, *str);
+          if (!vs) return vs;
+          *target = *str;
+          return {};
+        }
+        if (EqualFold(ek, "maxRequestBytes")) {
+          auto n = r.Int(ev, ep, 1024, std::int64_t{1} << 32);
+          if (!n) return std::unexpected(n.error());
+          e.max_request_bytes = static_cast<std::size_t>(*n);
+        } else if (EqualFold(ek, "threads")) {
+          auto n = r.Int(ev, ep, 2, 1024);
+          if (!n) return std::unexpected(n.error());
+          e.threads = static_cast<int>(*n);
+        } else if (EqualFold(ek, "keepAliveMaxCount")) {
+          auto n = r.Int(ev, ep, 1, INT32_MAX);
+          if (!n) return std::unexpected(n.error());
+          e.keep_alive_max_count = static_cast<int>(*n);
+        } else {
+          auto n = r.Int(ev, ep, 1, 86400);
+          if (!n) return std::unexpected(n.error());
+          e.keep_alive_timeout_seconds = static_cast<int>(*n);
+        }
+        return {};
+      });
+    }
+    return {};
+  });
+  if (!s) return std::unexpected(s.error());
+  if (!saw_kind) return std::unexpected(std::string(file) + ":" + std::to_string(doc.line) + ": kind: PlatoonConfig is required");
+  const auto& e = cfg.extender;
+  if (e.filter_verb == e.prioritize_verb || e.filter_verb == e.bind_verb || e.filter_verb == e.preempt_verb ||
+      e.prioritize_verb == e.bind_verb || e.prioritize_verb == e.preempt_verb || e.bind_verb == e.preempt_verb)
+    return std::unexpected(std::string(file) + ": extender verbs must be distinct");
+  return cfg;
+}
+
+std::expected<PlatoonConfig, std::string> LoadPlatoonConfig(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text) return std::unexpected(text.error());
+  return ParsePlatoonConfig(*text, path, std::filesystem::path(path).parent_path().string());
+}
+
+}  // namespace platoon::config

@@ -1,0 +1,143 @@
+// `platoon serve`: the extender service in standalone mode (node cache from a cluster file).
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <pthread.h>
+
+#include "config/cluster_file.h"
+#include "config/platoon_config.h"
+#include "platoon/version.h"
+#include "scheduler/app/commands.h"
+#include "scheduler/extender/log.h"
+#include "scheduler/extender/server.h"
+
+namespace platoon::app {
+namespace {
+
+constexpr const char* kServeHelp =
+    "Usage: platoon serve [options]\n"
+    "\n"
+    "Answers kube-scheduler's extender calls: POST <urlPrefix>/filter, /prioritize, /bind, /preempt\n"
+    "(extender/v1 JSON, nodeCacheCapable true or false). Health, readiness and Prometheus metrics are\n"
+    "served on a separate plain-HTTP admin port: /healthz, /readyz, /metrics.\n"
+    "\n"
+    "Options:\n"
+    "  --config FILE          PlatoonConfig YAML (scoring, extender paths, and in standalone mode the\n"
+    "                         cluster file that fills the node cache). Default: built-in settings.\n"
+    "  --cluster FILE         cluster file (Nodes/Pods YAML or `kubectl get nodes,pods -o json`);\n"
+    "                         overrides the config's `cluster:`\n"
+    "  --listen HOST:PORT     extender address (default 127.0.0.1:8888; port 0 picks a free port)\n"
+    "  --admin-listen HOST:PORT  health/metrics address (default 127.0.0.1:9090)\n"
+    "  --tls-cert FILE        serve the extender over HTTPS with this certificate (PEM)\n"
+    "  --tls-key FILE         private key for --tls-cert (PEM)\n"
+    "  --client-ca FILE       require client certificates signed by this CA (kube-scheduler tlsConfig)\n"
+    "  --log-level LEVEL      debug, info (default), warn or error\n"
+    "  --help                 show this help\n"
+    "\n"
+    "Example:\n"
+    "  platoon serve --config config/examples/platoon.yaml --listen 127.0.0.1:8888\n";
+
+
+}  // namespace
+
+int RunServe(const std::vector<std::string_view>& args) {
+  auto flags = ParseFlags(args, {{"config"}, {"cluster"}, {"listen"}, {"admin-listen"}, {"tls-cert"}, {"tls-key"},
+                                 {"client-ca"}, {"log-level"}, {"help", false}});
+  if (!flags) {
+    std::fprintf(stderr, "platoon serve: %s\n\n%s", flags.error().c_str(), kServeHelp);
+    return 2;
+  }
+  if (flags->Has("help")) {
+    std::fputs(kServeHelp, stdout);
+    return 0;
+  }
+  if (!flags->positional.empty()) {
+    std::fprintf(stderr, "platoon serve: unexpected argument \"%s\"\n", flags->positional.front().c_str());
+    return 2;
+  }
+  if (flags->Has("log-level")) {
+    log::Level level;
+    if (!log::ParseLevel(flags->Get("log-level"), level)) {
+      std::fprintf(stderr, "platoon serve: --log-level must be debug, info, warn or error\n");
+      return 2;
+    }
+    log::SetMinLevel(level);
+  }
+  auto listen = ParseHostPort(flags->Get("listen", "127.0.0.1:8888"));
+  auto admin_listen = ParseHostPort(flags->Get("admin-listen", "127.0.0.1:9090"));
+  if (!listen || !admin_listen) {
+    std::fprintf(stderr, "platoon serve: %s\n", (!listen ? listen.error() : admin_listen.error()).c_str());
+    return 2;
+  }
+  extender::TlsSettings tls{flags->Get("tls-cert"), flags->Get("tls-key"), flags->Get("client-ca")};
+  if (tls.cert_file.empty() != tls.key_file.empty() || (!tls.client_ca_file.empty() && tls.cert_file.empty())) {
+    std::fprintf(stderr, "platoon serve: --tls-cert and --tls-key go together, and --client-ca needs both\n");
+    return 2;
+  }
+
+  config::PlatoonConfig cfg;
+  if (flags->Has("config")) {
+    auto loaded = config::LoadPlatoonConfig(flags->Get("config"));
+    if (!loaded) {
+      std::fprintf(stderr, "platoon serve: invalid config: %s\n", loaded.error().c_str());
+      return 1;
+    }
+    cfg = std::move(*loaded);
+  }
+  if (flags->Has("cluster")) cfg.cluster_file = flags->Get("cluster");
+
+  auto policy = policies::MakeScorePolicy(cfg.scoring.policy, cfg.scoring.resources);
+  if (!policy) {
+    std::fprintf(stderr, "platoon serve: %s\n", policy.error().c_str());
+    return 1;
+  }
+  auto state = std::make_unique<ClusterState>(std::move(*policy));
+  std::size_t nodes = 0, pods = 0;
+  if (!cfg.cluster_file.empty()) {
+    auto snapshot = config::LoadClusterFile(cfg.cluster_file);
+    if (!snapshot) {
+      std::fprintf(stderr, "platoon serve: invalid cluster file: %s\n", snapshot.error().c_str());
+      return 1;
+    }
+    for (auto& node : snapshot->nodes) state->UpsertNode(std::move(node));
+    for (auto& pod : snapshot->pods) state->UpsertPod(std::move(pod));
+    nodes = snapshot->nodes.size();
+    pods = snapshot->pods.size();
+  } else {
+    log::Warn("no cluster file given: the node cache is empty and every node will fail filter",
+              {{"hint", "pass --cluster FILE or set cluster: in the config"}});
+  }
+
+  // Block SIGINT/SIGTERM in every thread (the servers' threads inherit this) and wait for them here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  extender::ExtenderService service(cfg.extender, std::move(state));
+  extender::ExtenderServer server(service, tls);
+  auto started = server.Start(listen->first, listen->second, admin_listen->first, admin_listen->second);
+  if (!started) {
+    std::fprintf(stderr, "platoon serve: %s\n", started.error().c_str());
+    return 1;
+  }
+  server.SetReady(true);
+  const auto& e = cfg.extender;
+  log::Info("platoon serving",
+            {{"version", kVersion},
+             {"extender", std::string(tls.enabled() ? "https://" : "http://") + listen->first + ":" + std::to_string(server.port()) + e.url_prefix},
+             {"verbs", e.filter_verb + "," + e.prioritize_verb + "," + e.bind_verb + "," + e.preempt_verb},
+             {"admin", "http://" + admin_listen->first + ":" + std::to_string(server.admin_port())},
+             {"nodes", std::to_string(nodes)},
+             {"pods", std::to_string(pods)},
+             {"scoring", cfg.scoring.policy},
+             {"client_certs", tls.client_ca_file.empty() ? "not required" : "required"}});
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  log::Info("shutting down", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+  server.Stop();
+  return 0;
+}
+
+}  // namespace platoon::app

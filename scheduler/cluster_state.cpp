@@ -1,0 +1,214 @@
+// Single-pod decisions over the node cache.
+#include "scheduler/cluster_state.h"
+
+#include <algorithm>
+
+namespace platoon {
+
+std::optional<std::string> GangKeyOf(const Pod& pod) {
+  for (std::string_view label : {kPodGroupLabel, kKueuePodGroupLabel}) {
+    auto it = pod.labels.find(label);
+    if (it != pod.labels.end() && !it->second.empty()) return pod.namespace_ + "/" + it->second;
+  }
+  return std::nullopt;
+}
+
+ClusterState::ClusterState(std::unique_ptr<policies::ScorePolicy> score_policy)
+    : score_policy_(std::move(score_policy)) {}
+
+void ClusterState::UpsertNode(Node node) {
+  auto it = nodes_.find(node.name);
+  if (it == nodes_.end()) {
+    std::string name = node.name;
+    nodes_.emplace(std::move(name), NodeEntry{std::move(node), {}, {}});
+  } else {
+    it->second.node = std::move(node);
+  }
+}
+
+bool ClusterState::RemoveNode(std::string_view name) {
+  auto it = nodes_.find(name);
+  if (it == nodes_.end()) return false;
+  for (const auto& uid : it->second.pod_uids) {
+    auto pod = bound_.find(uid);
+    if (pod == bound_.end()) continue;
+    if (auto gang = GangKeyOf(pod->second)) {
+      auto members = gang_members_.find(*gang);
+      if (members != gang_members_.end()) {
+        members->second.erase(uid);
+        if (members->second.empty()) gang_members_.erase(members);
+      }
+    }
+    bound_.erase(pod);
+  }
+  nodes_.erase(it);
+  return true;
+}
+
+void ClusterState::Unbind(const Pod& pod) {
+  auto node = nodes_.find(pod.node_name);
+  if (node != nodes_.end()) {
+    node->second.requested -= pod.requests;
+    node->second.pod_uids.erase(pod.uid);
+  }
+  if (auto gang = GangKeyOf(pod)) {
+    auto members = gang_members_.find(*gang);
+    if (members != gang_members_.end()) {
+      members->second.erase(pod.uid);
+      if (members->second.empty()) gang_members_.erase(members);
+    }
+  }
+}
+
+void ClusterState::Remember(Pod pod) {
+  std::string uid = pod.uid;
+  auto [it, inserted] = pending_.insert_or_assign(uid, std::move(pod));
+  if (inserted) pending_order_.push_back(std::move(uid));
+  while (pending_.size() > kMaxRememberedPendingPods && !pending_order_.empty()) {
+    pending_.erase(pending_order_.front());
+    pending_order_.pop_front();
+  }
+}
+
+void ClusterState::UpsertPod(Pod pod) {
+  if (auto old = bound_.find(pod.uid); old != bound_.end()) {
+    Unbind(old->second);
+    bound_.erase(old);
+  }
+  if (pod.node_name.empty()) {
+    Remember(std::move(pod));
+    return;
+  }
+  pending_.erase(pod.uid);
+  if (pod.Finished()) return;  // holds nothing
+  auto node = nodes_.find(pod.node_name);
+  if (node != nodes_.end()) {
+    node->second.requested += pod.requests;
+    node->second.pod_uids.insert(pod.uid);
+  }
+  if (auto gang = GangKeyOf(pod)) gang_members_[*gang].insert(pod.uid);
+  std::string uid = pod.uid;
+  bound_.insert_or_assign(std::move(uid), std::move(pod));
+}
+
+bool ClusterState::RemovePod(std::string_view uid) {
+  if (auto it = bound_.find(uid); it != bound_.end()) {
+    Unbind(it->second);
+    bound_.erase(it);
+    return true;
+  }
+  return pending_.erase(std::string(uid)) > 0;
+}
+
+std::vector<NodeVerdict> ClusterState::Filter(const Pod& pod,
+                                              const std::vector<std::string_view>& candidates) const {
+  std::vector<NodeVerdict> verdicts;
+  verdicts.reserve(candidates.size());
+  for (std::string_view name : candidates) {
+    auto it = nodes_.find(name);
+    if (it == nodes_.end()) {
+      verdicts.push_back({NodeVerdictKind::Failed,
+                          "node is not in platoon's node cache yet; it will be considered once platoon "
+                          "has seen it"});
+      continue;
+    }
+    const NodeEntry& entry = it->second;
+    if (!entry.node.ready) {
+      verdicts.push_back({NodeVerdictKind::Unresolvable, "node is not Ready"});
+      continue;
+    }
+    auto missing = Fits(pod.requests, entry.requested, entry.node.allocatable);
+    if (missing.empty()) {
+      verdicts.push_back({NodeVerdictKind::Fits, {}});
+      continue;
+    }
+    // A resource the node does not have at all cannot be freed by preemption.
+    const bool impossible = std::any_of(missing.begin(), missing.end(), [](const Insufficient& m) {
+      return m.requested > m.capacity;
+    });
+    verdicts.push_back({impossible ? NodeVerdictKind::Unresolvable : NodeVerdictKind::Failed,
+                        DescribeInsufficient(missing)});
+  }
+  return verdicts;
+}
+
+std::vector<int> ClusterState::Score(const Pod& pod, const std::vector<std::string_view>& candidates) const {
+  std::vector<int> scores;
+  scores.reserve(candidates.size());
+  for (std::string_view name : candidates) {
+    auto it = nodes_.find(name);
+    if (it == nodes_.end()) {
+      scores.push_back(0);
+      continue;
+    }
+    const policies::NodeResourceView view{it->first, it->second.node.allocatable, it->second.requested};
+    scores.push_back(std::clamp(score_policy_->Score(pod.requests, view), 0, policies::kMaxNodeScore));
+  }
+  return scores;
+}
+
+std::expected<void, std::string> ClusterState::Bind(const BindRequest& request) {
+  const std::string who = "pod " + request.pod_namespace + "/" + request.pod_name;
+  if (auto it = bound_.find(request.pod_uid); it != bound_.end()) {
+    if (it->second.node_name == request.node) return {};  // a retried bind: already done
+    return std::unexpected(who + " is already bound to node " + it->second.node_name +
+                           "; refusing to bind it to " + request.node);
+  }
+  auto pending = pending_.find(request.pod_uid);
+  if (pending == pending_.end())
+    return std::unexpected(who + " (uid " + request.pod_uid +
+                           ") is unknown to platoon: bind only pods that went through its filter");
+  auto node = nodes_.find(request.node);
+  if (node == nodes_.end()) return std::unexpected("node " + request.node + " is not in platoon's node cache");
+  auto missing = Fits(pending->second.requests, node->second.requested, node->second.node.allocatable);
+  if (!missing.empty())
+    return std::unexpected(who + " no longer fits node " + request.node + ": " + DescribeInsufficient(missing));
+  Pod pod = std::move(pending->second);
+  pending_.erase(pending);
+  pod.node_name = request.node;
+  UpsertPod(std::move(pod));
+  return {};
+}
+
+std::map<std::string, NodeVictims> ClusterState::VetVictims(
+    const std::map<std::string, NodeVictims>& proposed) const {
+  std::map<std::string, NodeVictims> accepted;
+  for (const auto& [node, victims] : proposed) {
+    if (!nodes_.contains(node)) continue;
+    const std::unordered_set<std::string> on_node(victims.pod_uids.begin(), victims.pod_uids.end());
+    bool breaks_gang = false;
+    for (const auto& uid : victims.pod_uids) {
+      auto pod = bound_.find(uid);
+      if (pod == bound_.end()) continue;
+      auto gang = GangKeyOf(pod->second);
+      if (!gang) continue;
+      auto members = gang_members_.find(*gang);
+      if (members == gang_members_.end()) continue;
+      for (const auto& member : members->second)
+        if (!on_node.contains(member)) breaks_gang = true;
+      if (breaks_gang) break;
+    }
+    if (!breaks_gang) accepted.emplace(node, victims);
+  }
+  return accepted;
+}
+
+const Node* ClusterState::FindNode(std::string_view name) const {
+  auto it = nodes_.find(name);
+  return it == nodes_.end() ? nullptr : &it->second.node;
+}
+
+const Pod* ClusterState::FindPod(std::string_view uid) const {
+  if (auto it = bound_.find(uid); it != bound_.end()) return &it->second;
+  if (auto it = pending_.find(uid); it != pending_.end()) return &it->second;
+  return nullptr;
+}
+
+const ResourceList* ClusterState::RequestedOn(std::string_view node) const {
+  auto it = nodes_.find(node);
+  return it == nodes_.end() ? nullptr : &it->second.requested;
+}
+
+ClusterCounts ClusterState::Counts() const { return {nodes_.size(), bound_.size(), pending_.size()}; }
+
+}  // namespace platoon

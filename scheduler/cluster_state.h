@@ -1,0 +1,117 @@
+// The node cache and single-pod decisions: resource fit, scoring, binding and victim vetting.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "policies/score_policy.h"
+#include "scheduler/model.h"
+
+namespace platoon {
+
+// Pod labels that make a pod a member of a gang (scheduler-plugins and Kueue plain-pod groups).
+inline constexpr std::string_view kPodGroupLabel = "scheduling.x-k8s.io/pod-group";
+inline constexpr std::string_view kKueuePodGroupLabel = "kueue.x-k8s.io/pod-group-name";
+
+// "namespace/group" for a gang member, nullopt for a pod in no group.
+std::optional<std::string> GangKeyOf(const Pod& pod);
+
+// Transparent hashing so lookups by string_view allocate nothing on the hot path.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// Where a candidate node stands for a pod. Failed: could pass after preemption or pods finishing;
+// Unresolvable: nothing kube-scheduler can do about it (kube-scheduler skips preemption there).
+enum class NodeVerdictKind { Fits, Failed, Unresolvable };
+
+struct NodeVerdict {
+  NodeVerdictKind kind = NodeVerdictKind::Fits;
+  std::string reason;  // a sentence a person can act on; empty when it fits
+};
+
+struct BindRequest {
+  std::string pod_namespace;
+  std::string pod_name;
+  std::string pod_uid;
+  std::string node;
+};
+
+// Victims kube-scheduler proposes on one node (extender/v1 MetaVictims).
+struct NodeVictims {
+  std::vector<std::string> pod_uids;
+  std::int64_t num_pdb_violations = 0;
+  friend bool operator==(const NodeVictims&, const NodeVictims&) = default;
+};
+
+struct ClusterCounts {
+  std::size_t nodes = 0;
+  std::size_t bound_pods = 0;
+  std::size_t pending_pods = 0;
+};
+
+// The in-memory cluster: nodes with their allocatable resources and the pods bound to them. Not
+// thread-safe: the edge that owns it serialises writers (readers may share a const reference).
+class ClusterState {
+ public:
+  // How many unbound pods seen by filter are remembered for the bind that follows.
+  static constexpr std::size_t kMaxRememberedPendingPods = 200'000;
+
+  explicit ClusterState(std::unique_ptr<policies::ScorePolicy> score_policy);
+
+  // Adds or replaces a node; its bound pods are kept.
+  void UpsertNode(Node node);
+  // Removes a node and forgets the pods bound to it. Returns false if it was unknown.
+  bool RemoveNode(std::string_view name);
+  // Records a pod. A pod with node_name set (and not finished) holds resources on that node; an
+  // unbound pod is remembered for its bind. Replaces an earlier record of the same UID.
+  void UpsertPod(Pod pod);
+  bool RemovePod(std::string_view uid);
+
+  // One verdict per candidate name, in order. A name unknown to the cache fails with a reason.
+  std::vector<NodeVerdict> Filter(const Pod& pod, const std::vector<std::string_view>& candidates) const;
+  // 0..policies::kMaxNodeScore per candidate, in order; unknown nodes score 0.
+  std::vector<int> Score(const Pod& pod, const std::vector<std::string_view>& candidates) const;
+  // Binds a pod remembered from filter (or already bound: idempotent per UID). Error: a sentence.
+  std::expected<void, std::string> Bind(const BindRequest& request);
+  // Keeps only the nodes whose victim set platoon accepts: every gang touched must be evicted whole
+  // on that node, and the node must be known. Order of victims is preserved.
+  std::map<std::string, NodeVictims> VetVictims(const std::map<std::string, NodeVictims>& proposed) const;
+
+  const Node* FindNode(std::string_view name) const;
+  const Pod* FindPod(std::string_view uid) const;
+  // Requested resources on a node (sum of its bound pods); nullptr for unknown nodes.
+  const ResourceList* RequestedOn(std::string_view node) const;
+  ClusterCounts Counts() const;
+  const policies::ScorePolicy& score_policy() const { return *score_policy_; }
+
+ private:
+  struct NodeEntry {
+    Node node;
+    ResourceList requested;
+    std::unordered_set<std::string> pod_uids;
+  };
+  void Unbind(const Pod& pod);
+  void Remember(Pod pod);
+
+  std::unique_ptr<policies::ScorePolicy> score_policy_;
+  StringMap<NodeEntry> nodes_;
+  StringMap<Pod> bound_;    // by UID
+  StringMap<Pod> pending_;  // by UID
+  std::deque<std::string> pending_order_;
+  StringMap<std::unordered_set<std::string>> gang_members_;  // gang key -> bound member UIDs
+};
+
+}  // namespace platoon

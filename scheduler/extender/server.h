@@ -1,0 +1,97 @@
+// The extender HTTP service: kube-scheduler's filter/prioritize/bind/preempt verbs on one port,
+// /healthz, /readyz and /metrics on a plain admin port.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "config/platoon_config.h"
+#include "scheduler/cluster_state.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace platoon::extender {
+
+// An HTTP answer: status code and JSON body.
+struct Reply {
+  int status = 200;
+  std::string body;
+};
+
+struct TlsSettings {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;  // set: clients must present a certificate signed by it
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// The protocol logic behind the HTTP routes, independent of the transport so the same calls can be
+// benchmarked in process. Thread-safe: requests decode in parallel; the cluster state is guarded.
+class ExtenderService {
+ public:
+  ExtenderService(config::ExtenderSettings settings, std::unique_ptr<ClusterState> state);
+  ~ExtenderService();
+
+  Reply Filter(std::string_view body);
+  Reply Prioritize(std::string_view body);
+  Reply Bind(std::string_view body);
+  Reply Preempt(std::string_view body);
+
+  // Counts a refused request (4xx) by kind, for transport-level refusals as well.
+  void CountError(std::string_view verb, std::string_view kind, int status);
+  void Observe(std::string_view verb, int status, double seconds);
+  void CountRequest(std::string_view verb, int status);
+  std::string MetricsText();
+
+  const config::ExtenderSettings& settings() const { return settings_; }
+  // Runs f with exclusive access to the state (for loaders and debug views).
+  template <typename F>
+  auto WithState(F&& f) {
+    std::lock_guard lock(mutex_);
+    return f(*state_);
+  }
+
+ private:
+  struct Metrics;
+  Reply Refuse(std::string_view verb, std::string_view kind, std::string message);
+
+  config::ExtenderSettings settings_;
+  std::mutex mutex_;
+  std::unique_ptr<ClusterState> state_;
+  std::unique_ptr<Metrics> metrics_;
+};
+
+// Owns the two listening servers and their threads. Start() binds both (port 0 picks a free port,
+// see ports()), then serves until Stop(). Never throws for a client's input.
+class ExtenderServer {
+ public:
+  ExtenderServer(ExtenderService& service, TlsSettings tls);
+  ~ExtenderServer();
+
+  // Errors are sentences ("cannot listen on 127.0.0.1:8888: address in use").
+  std::expected<void, std::string> Start(const std::string& host, int port, const std::string& admin_host, int admin_port);
+  void Stop();
+  int port() const { return port_; }
+  int admin_port() const { return admin_port_; }
+  void SetReady(bool ready) { ready_ = ready; }
+
+ private:
+  struct Impl;
+  ExtenderService& service_;
+  TlsSettings tls_;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> ready_{false};
+  int port_ = 0;
+  int admin_port_ = 0;
+};
+
+}  // namespace platoon::extender

@@ -1,0 +1,134 @@
+// Cluster files and PlatoonConfig: real YAML in, domain values or file:line errors out.
+#include <doctest/doctest.h>
+
+#include "config/cluster_file.h"
+#include "config/platoon_config.h"
+
+using namespace platoon;
+using namespace platoon::config;
+
+TEST_CASE("the shipped example config and cluster load") {
+  auto cfg = LoadPlatoonConfig(std::string(PLATOON_SOURCE_DIR) + "/config/examples/platoon.yaml");
+  REQUIRE_MESSAGE(cfg, (cfg ? "" : cfg.error()));
+  CHECK(cfg->scoring.policy == "MostAllocated");
+  CHECK(cfg->extender.url_prefix == "/platoon");
+  auto snap = LoadClusterFile(cfg->cluster_file);
+  REQUIRE_MESSAGE(snap, (snap ? "" : snap.error()));
+  CHECK(snap->nodes.size() == 10);
+  CHECK(snap->nodes[0].name == "h100-rack-a-001");
+  CHECK(snap->nodes[0].allocatable.Get("nvidia.com/gpu") == 8);
+  CHECK(snap->nodes[0].allocatable.Get("memory") == 1800LL << 30);
+  CHECK(snap->pods.size() == 3);
+  CHECK(snap->pods[0].requests.Get("cpu") == 32000);
+}
+
+TEST_CASE("Kubernetes objects load from multi-document YAML and from kubectl JSON lists") {
+  SUBCASE("YAML documents") {
+    auto snap = ParseClusterFile(R"(apiVersion: v1
+kind: Node
+metadata:
+  name: n1
+  labels: {gpu: "yes"}
+spec:
+  taints: [{key: dedicated, value: gpu, effect: NoSchedule}]
+status:
+  capacity: {cpu: "8", nvidia.com/gpu: "4"}
+---
+apiVersion: scheduling.x-k8s.io/v1alpha1
+kind: PodGroup
+metadata: {name: train, namespace: ml}
+spec: {minMember: 4, scheduleTimeoutSeconds: 60}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: ml, labels: {scheduling.x-k8s.io/pod-group: train}}
+spec:
+  nodeName: n1
+  containers: [{name: c, resources: {requests: {cpu: 1500m}}}]
+)", "inline.yaml");
+    REQUIRE_MESSAGE(snap, (snap ? "" : snap.error()));
+    REQUIRE(snap->nodes.size() == 1);
+    CHECK(snap->nodes[0].allocatable.Get("cpu") == 8000);  // allocatable defaults to capacity
+    REQUIRE(snap->nodes[0].taints.size() == 1);
+    CHECK(snap->nodes[0].taints[0].effect == TaintEffect::NoSchedule);
+    REQUIRE(snap->pod_groups.size() == 1);
+    CHECK(snap->pod_groups[0].min_member == 4);
+    CHECK(snap->pod_groups[0].schedule_timeout_seconds == 60);
+    REQUIRE(snap->pods.size() == 1);
+    CHECK(snap->pods[0].uid == "ml/p");  // hand-written pods get a stable uid
+    CHECK(snap->pods[0].requests.Get("cpu") == 1500);
+  }
+  SUBCASE("kubectl get nodes,pods -o json") {
+    auto snap = ParseClusterFile(R"({"apiVersion":"v1","kind":"List","items":[
+      {"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"status":{"allocatable":{"cpu":"4","pods":"110"}}},
+      {"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"x","uid":"abc"},
+       "spec":{"nodeName":"n1","containers":[{"name":"c","resources":{"requests":{"cpu":"1"}}}]},"status":{"phase":"Running"}}]})",
+                                 "snapshot.json");
+    REQUIRE_MESSAGE(snap, (snap ? "" : snap.error()));
+    CHECK(snap->nodes.size() == 1);
+    CHECK(snap->pods.size() == 1);
+    CHECK(snap->pods[0].phase == "Running");
+  }
+}
+
+TEST_CASE("cluster file errors name the file, the line and the field") {
+  struct Case {
+    const char* name;
+    const char* text;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"bad quantity", "kind: Cluster\nnodes:\n  - metadata: {name: n1}\n    status:\n      allocatable:\n        cpu: lots\n",
+       "c.yaml:6: nodes[0].status.allocatable.cpu: quantity \"lots\""},
+      {"negative quantity", "kind: Node\nmetadata: {name: n1}\nstatus:\n  allocatable: {memory: -1Gi}\n",
+       "c.yaml:4: status.allocatable.memory: negative quantity"},
+      {"unknown kind", "kind: Deployment\nmetadata: {name: x}\n", "c.yaml:1: unsupported kind \"Deployment\""},
+      {"YAML syntax", "kind: Node\nmetadata: {name: n1\n", "c.yaml:"},
+      {"duplicate node", "kind: Cluster\nnodes:\n- metadata: {name: a}\n- metadata: {name: a}\n", "node a is defined twice"},
+      {"pod on an unknown node", "kind: Pod\nmetadata: {name: p}\nspec: {nodeName: ghost}\n",
+       "runs on node ghost, which the file does not define"},
+      {"wrong type", "kind: Node\nmetadata:\n  name: n1\n  labels: [a, b]\n", "c.yaml:4: metadata.labels: expected an object"},
+      {"node set without count", "kind: Cluster\nnodeSets:\n- namePrefix: g\n  template: {}\n", "count must be between"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto snap = ParseClusterFile(c.text, "c.yaml");
+    REQUIRE_FALSE(snap);
+    CHECK_MESSAGE(snap.error().find(c.expect) != std::string::npos, snap.error());
+  }
+}
+
+TEST_CASE("PlatoonConfig rejects typos and bad values with file:line") {
+  struct Case {
+    const char* name;
+    const char* text;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"unknown field", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nscoring:\n  polcy: MostAllocated\n",
+       "p.yaml:4: scoring.polcy: unknown field (known here: policy, resources)"},
+      {"unknown policy", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nscoring: {policy: Random}\n",
+       "p.yaml:3: scoring.policy: unknown score policy \"Random\""},
+      {"bad prefix", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nextender: {urlPrefix: platoon}\n",
+       "urlPrefix must start with '/'"},
+      {"bad verb", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nextender: {filterVerb: a/b}\n",
+       "a verb is one path segment"},
+      {"duplicate verbs", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nextender: {filterVerb: x, bindVerb: x}\n",
+       "verbs must be distinct"},
+      {"wrong apiVersion", "apiVersion: v1\nkind: PlatoonConfig\n", "unsupported apiVersion"},
+      {"threads out of range", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nextender:\n  threads: 0\n",
+       "p.yaml:4: extender.threads: must be between 2 and 1024"},
+      {"no kind", "apiVersion: platoon.dev/v1alpha1\n", "kind: PlatoonConfig is required"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto cfg = ParsePlatoonConfig(c.text, "p.yaml", "");
+    REQUIRE_FALSE(cfg);
+    CHECK_MESSAGE(cfg.error().find(c.expect) != std::string::npos, cfg.error());
+  }
+  auto ok = ParsePlatoonConfig(
+      "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\ncluster: c.yaml\nextender: {urlPrefix: /x/}\n", "p.yaml", "/etc/platoon");
+  REQUIRE(ok);
+  CHECK(ok->cluster_file == "/etc/platoon/c.yaml");
+  CHECK(ok->extender.url_prefix == "/x");
+}

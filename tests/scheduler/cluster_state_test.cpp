@@ -1,0 +1,109 @@
+// The node cache's single-pod decisions, including the no-overcommit property under random binds.
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "scheduler/cluster_state.h"
+
+using namespace platoon;
+
+namespace {
+Node MakeNode(std::string name, int gpus, std::int64_t cpu_milli) {
+  Node n;
+  n.name = std::move(name);
+  n.allocatable = {{"cpu", cpu_milli}, {"nvidia.com/gpu", gpus}, {"pods", 110}};
+  return n;
+}
+Pod MakePod(std::string uid, int gpus, std::int64_t cpu_milli) {
+  Pod p;
+  p.name = uid;
+  p.uid = std::move(uid);
+  p.requests = {{"cpu", cpu_milli}, {"nvidia.com/gpu", gpus}, {"pods", 1}};
+  return p;
+}
+std::unique_ptr<ClusterState> NewState(const char* policy = "LeastAllocated") {
+  return std::make_unique<ClusterState>(std::move(*policies::MakeScorePolicy(policy)));
+}
+}  // namespace
+
+TEST_CASE("filter sorts nodes into fits, failed and unresolvable with reasons") {
+  auto state = NewState();
+  state->UpsertNode(MakeNode("gpu", 8, 64000));
+  state->UpsertNode(MakeNode("cpu", 0, 64000));
+  Node not_ready = MakeNode("sick", 8, 64000);
+  not_ready.ready = false;
+  state->UpsertNode(not_ready);
+  auto verdicts = state->Filter(MakePod("p", 4, 1000), {"gpu", "cpu", "sick", "ghost"});
+  REQUIRE(verdicts.size() == 4);
+  CHECK(verdicts[0].kind == NodeVerdictKind::Fits);
+  CHECK(verdicts[1].kind == NodeVerdictKind::Unresolvable);
+  CHECK(verdicts[1].reason == "node has no nvidia.com/gpu (requested 4)");
+  CHECK(verdicts[2].kind == NodeVerdictKind::Unresolvable);
+  CHECK(verdicts[3].kind == NodeVerdictKind::Failed);
+}
+
+TEST_CASE("scoring follows the configured policy") {
+  for (const char* policy : {"LeastAllocated", "MostAllocated"}) {
+    CAPTURE(policy);
+    auto state = NewState(policy);
+    state->UpsertNode(MakeNode("empty", 8, 64000));
+    state->UpsertNode(MakeNode("busy", 8, 64000));
+    Pod running = MakePod("r", 6, 32000);
+    running.node_name = "busy";
+    state->UpsertPod(running);
+    auto scores = state->Score(MakePod("p", 1, 1000), {"empty", "busy", "ghost"});
+    CHECK(scores[2] == 0);
+    if (std::string(policy) == "LeastAllocated") CHECK(scores[0] > scores[1]);
+    else CHECK(scores[1] > scores[0]);
+  }
+}
+
+TEST_CASE("finished and removed pods give their resources back") {
+  auto state = NewState();
+  state->UpsertNode(MakeNode("n", 8, 64000));
+  Pod p = MakePod("a", 8, 1000);
+  p.node_name = "n";
+  state->UpsertPod(p);
+  CHECK(state->RequestedOn("n")->Get("nvidia.com/gpu") == 8);
+  p.phase = "Succeeded";
+  state->UpsertPod(p);
+  CHECK(state->RequestedOn("n")->Get("nvidia.com/gpu") == 0);
+  Pod q = MakePod("b", 2, 1000);
+  q.node_name = "n";
+  state->UpsertPod(q);
+  CHECK(state->RemovePod("b"));
+  CHECK(state->RequestedOn("n")->Get("nvidia.com/gpu") == 0);
+  CHECK(state->RemoveNode("n"));
+  CHECK(state->Counts().nodes == 0);
+}
+
+TEST_CASE("property: random filter and bind sequences never overcommit a node") {
+  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    auto state = NewState();
+    std::vector<std::string> names;
+    for (int i = 0; i < 6; ++i) {
+      names.push_back("n" + std::to_string(i));
+      state->UpsertNode(MakeNode(names.back(), 8, 32000));
+    }
+    std::vector<std::string_view> candidates(names.begin(), names.end());
+    for (int i = 0; i < 200; ++i) {
+      Pod pod = MakePod("p" + std::to_string(i), static_cast<int>(rng() % 5), static_cast<std::int64_t>(rng() % 8000));
+      state->UpsertPod(pod);
+      auto verdicts = state->Filter(pod, candidates);
+      // Bind to a random node, feasible or not: the engine must refuse what does not fit.
+      const std::size_t pick = rng() % names.size();
+      auto bound = state->Bind({"default", pod.name, pod.uid, names[pick]});
+      CHECK(bound.has_value() == (verdicts[pick].kind == NodeVerdictKind::Fits));
+      if (rng() % 4 == 0) state->RemovePod("p" + std::to_string(rng() % (i + 1)));
+      for (const auto& n : names) {
+        const ResourceList* used = state->RequestedOn(n);
+        REQUIRE(used);
+        CHECK(used->Get("nvidia.com/gpu") <= 8);
+        CHECK(used->Get("cpu") <= 32000);
+        CHECK(used->Get("nvidia.com/gpu") >= 0);
+      }
+    }
+  }
+}
