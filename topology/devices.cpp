@@ -5,8 +5,9 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
-#include "topology/text.h"
 #include <limits>
+
+#include "topology/text.h"
 
 namespace platoon::topology {
 

@@ -2,9 +2,10 @@
 #include "topology/gang.h"
 
 #include <algorithm>
-#include "topology/text.h"
 #include <limits>
 #include <map>
+
+#include "topology/text.h"
 
 namespace platoon::topology {
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
+
 #include "topology/text.h"
 
 namespace platoon::topology {

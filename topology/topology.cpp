@@ -2,10 +2,11 @@
 #include "topology/topology.h"
 
 #include <algorithm>
-#include "topology/text.h"
 #include <limits>
 #include <numeric>
 #include <unordered_set>
+
+#include "topology/text.h"
 
 namespace platoon::topology {
 
@@ -232,6 +233,34 @@ int Topology::HopDistance(GpuRef a, GpuRef b) const {
 
 void Topology::SetUnusable(NodeId n, std::string reason) {
   nodes_[n].unusable_reason = reason.empty() ? std::string("marked unusable") : std::move(reason);
+}
+
+std::expected<void, std::string> Topology::UpdateNode(NodeId n, NodeHardware hw) {
+  if (n >= nodes_.size()) return std::unexpected("unknown node id");
+  NodeHardware& cur = nodes_[n];
+  if (hw.usable()) {
+    if (auto ok = Finalize(hw); !ok) hw.unusable_reason = ok.error();
+  }
+  if (!hw.usable()) {
+    cur.unusable_reason = hw.unusable_reason;
+    return {};
+  }
+  if (hw.name != cur.name) return std::unexpected(Format("node {} cannot be renamed {}", cur.name, hw.name));
+  if (hw.fabric != cur.fabric) {
+    return std::unexpected(Format("node {} moved in the fabric; rebuild the topology", cur.name));
+  }
+  auto numa_shape = [](const NodeHardware& h) {
+    std::vector<std::size_t> shape;
+    for (const auto& u : h.numa) shape.push_back(u.gpus.size() * 1000 + u.nics.size());
+    return shape;
+  };
+  if (hw.gpu_count != cur.gpu_count || hw.nics.size() != cur.nics.size() || hw.mig != cur.mig ||
+      hw.gpu_numa != cur.gpu_numa || numa_shape(hw) != numa_shape(cur)) {
+    return std::unexpected(Format("node {} changed shape ({} GPUs, was {}); rebuild the topology", cur.name,
+                                  hw.gpu_count, cur.gpu_count));
+  }
+  cur = std::move(hw);
+  return {};
 }
 
 void Topology::AdjustFree(NodeId n, int delta) {

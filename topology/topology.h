@@ -93,6 +93,13 @@ class Topology {
   // Marks a node unusable (live label change made it inconsistent). Its reservations stay counted.
   void SetUnusable(NodeId n, std::string reason);
 
+  // Applies a live change of a node's hardware (labels, NodeResourceTopology). A change that keeps the
+  // node's shape (GPU, NUMA and NIC counts, MIG layout, fabric path) replaces it in place, clearing any
+  // earlier unusable mark; an inconsistent description (unusable, or failing Finalize) keeps the last
+  // good hardware and marks the node unusable with the reason. A change of shape returns an error: the
+  // caller rebuilds the topology. Reservations are kept in every case.
+  std::expected<void, std::string> UpdateNode(NodeId n, NodeHardware hw);
+
   // Takes the devices of `a` on node `n`; fails, changing nothing, when any is not free.
   std::expected<void, std::string> Reserve(NodeId n, const DeviceAssignment& a);
   // Gives them back; fails, changing nothing, when any is not held.

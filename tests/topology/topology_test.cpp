@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/topology/fixtures.h"
+#include "topology/gang.h"
 #include "topology/topology.h"
 
 using namespace platoon;
@@ -89,4 +90,42 @@ TEST_CASE("a node with broken hardware or a short fabric path is kept, unusable,
   CHECK(t.node(*b).gpu_count == 0);
   CHECK(t.node(*t.FindNode("short")).unusable_reason ==
         "fabric path does not name a domain at every level (1 given, 2 levels)");
+}
+
+TEST_CASE("a live label change that makes a node inconsistent marks it unusable and placements avoid it") {
+  const std::vector<FabricLevel> levels{{"rack", "example.com/rack", 50.0, LinkKind::Fabric}};
+  auto node = [&](const std::string& name, const std::string& count) {
+    return HardwareFromLabels(name,
+                              {{"nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3"},
+                               {"nvidia.com/gpu.count", count},
+                               {"example.com/rack", "r1"}},
+                              ResourceList{{"nvidia.com/gpu", 8}}, levels);
+  };
+  auto t = *Topology::Build(levels, {node("a", "8"), node("b", "8")});
+  const NodeId a = *t.FindNode("a");
+  REQUIRE(t.Reserve(a, DeviceAssignment{.gpus = {0}}));
+  REQUIRE(t.UpdateNode(a, node("a", "4")));  // allocatable 8 > count 4: inconsistent
+  CHECK(t.node(a).unusable_reason == "allocatable nvidia.com/gpu=8 exceeds label nvidia.com/gpu.count=4");
+  CHECK(t.node(a).gpu_count == 8);  // the last good hardware and its reservation stay
+  CHECK(t.state(a).whole[0] == 1);
+  GangRequest req;
+  req.members = 2;
+  req.member.gpus = 4;
+  auto plan = PlaceGang(t, req);
+  REQUIRE(plan);
+  for (const auto& m : plan->members) CHECK(m.node != a);
+  SUBCASE("fixing the labels makes it usable again") {
+    REQUIRE(t.UpdateNode(a, node("a", "8")));
+    CHECK(t.node(a).usable());
+  }
+  SUBCASE("a change of shape asks for a rebuild") {
+    auto bigger = HardwareFromLabels("a", {{"nvidia.com/gpu.count", "16"}, {"example.com/rack", "r1"}},
+                                     ResourceList{{"nvidia.com/gpu", 16}}, levels);
+    CHECK(t.UpdateNode(a, bigger).error() == "node a changed shape (16 GPUs, was 8); rebuild the topology");
+  }
+  SUBCASE("a move in the fabric asks for a rebuild") {
+    auto moved = node("a", "8");
+    moved.fabric[0].domain = "r2";
+    CHECK(t.UpdateNode(a, moved).error() == "node a moved in the fabric; rebuild the topology");
+  }
 }
