@@ -16,6 +16,8 @@ void ApplyTopologyAnnotations(GangRequest& req, const Annotations& annotations) 
 
 namespace {
 
+constexpr std::size_t kMaxTies = 8;  // equally tight domains compared by ring bandwidth
+
 std::string Describe(const DeviceRequest& r) {
   std::string s;
   auto add = [&](const std::string& part) { s += (s.empty() ? "" : " + ") + part; };
@@ -96,6 +98,15 @@ struct Search {
     for (const auto& [c, take] : chosen) Descend(c, take, out);
   }
 
+  // The ring bottleneck implied by a layout, from node-to-node bandwidth only (devices not chosen yet).
+  double RingEstimate(const std::vector<std::pair<NodeId, int>>& layout) const {
+    double bw = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; layout.size() > 1 && i < layout.size(); ++i) {
+      bw = std::min(bw, topo.NodeBandwidth(layout[i].first, layout[(i + 1) % layout.size()].first));
+    }
+    return bw;
+  }
+
   // How many of the largest-first nodes are needed for m members.
   std::size_t Needed(const std::vector<NodeId>& nodes, int m) const {
     std::size_t k = 0;
@@ -153,18 +164,28 @@ std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangR
       }
       continue;
     }
-    DomainId best = 0;
+    // Tightest domains at this level; among equally tight ones, the best ring bandwidth.
+    std::vector<DomainId> ties;
     std::int64_t best_cap = std::numeric_limits<std::int64_t>::max();
     for (DomainId d = 0; d < topo.domains().size(); ++d) {
       if (topo.domain(d).level != level) continue;
       const auto c = s.DomainCap(d);
-      if (c >= req.members && c < best_cap) best = d, best_cap = c;
+      if (c < req.members || c > best_cap) continue;
+      if (c < best_cap) ties.clear(), best_cap = c;
+      if (ties.size() < kMaxTies) ties.push_back(d);
     }
-    if (best_cap != std::numeric_limits<std::int64_t>::max()) {
-      s.Descend(best, req.members, layout);
-      plan.level = level;
-      plan.domain = best;
-      found = true;
+    double best_ring = -1;
+    for (DomainId d : ties) {
+      std::vector<std::pair<NodeId, int>> candidate;
+      s.Descend(d, req.members, candidate);
+      const double ring = s.RingEstimate(candidate);
+      if (ring > best_ring) {
+        best_ring = ring;
+        layout = std::move(candidate);
+        plan.level = level;
+        plan.domain = d;
+        found = true;
+      }
     }
   }
   if (!found) {

@@ -208,6 +208,24 @@ NodeHardware HardwareFromLabels(std::string name, const Labels& labels, const Re
       mig_instances += amount;
     }
   }
+  if (const std::string* p = label("nvidia.com/gpu.product")) hw.gpu_model = *p;
+  if (const std::string* m = label("nvidia.com/gpu.memory")) {
+    auto v = ParseInt(*m);
+    if (!v || *v < 0) return fail(Format("label nvidia.com/gpu.memory={} is not MiB", *m));
+    hw.gpu_memory_mib = *v;
+  }
+  const std::string* strategy = label("nvidia.com/mig.strategy");
+  if (whole > 1024) return fail(Format("allocatable nvidia.com/gpu={} is not plausible", whole));
+  // MIG "single" strategy: every GPU is partitioned alike and each instance is offered as
+  // nvidia.com/gpu (the product label carries the profile); each instance is one device here.
+  if ((strategy != nullptr && *strategy == "single") || hw.gpu_model.find("-MIG-") != std::string::npos) {
+    hw.gpu_count = static_cast<int>(whole);
+    const auto n = static_cast<std::size_t>(whole);
+    hw.gpu_links.assign(n * n, GpuLink{LinkKind::PHB, 0, kPcieGbps});  // instances share no NVLink
+    for (std::size_t g = 0; g < n; ++g) hw.gpu_links[g * n + g] = GpuLink{LinkKind::Self, 0, 0.0};
+    if (auto ok = Finalize(hw); !ok) return fail(ok.error());
+    return hw;
+  }
   std::int64_t count = whole;
   if (const std::string* c = label("nvidia.com/gpu.count")) {
     auto v = ParseInt(*c);
@@ -218,17 +236,12 @@ NodeHardware HardwareFromLabels(std::string name, const Labels& labels, const Re
     }
   }
   if (count > 1024) return fail(Format("nvidia.com/gpu.count={} is not plausible", count));
-  if (const std::string* p = label("nvidia.com/gpu.product")) hw.gpu_model = *p;
-  if (const std::string* m = label("nvidia.com/gpu.memory")) {
-    auto v = ParseInt(*m);
-    if (!v || *v < 0) return fail(Format("label nvidia.com/gpu.memory={} is not MiB", *m));
-    hw.gpu_memory_mib = *v;
-  }
   const std::int64_t mig_gpus = count - whole;
   if (mig_instances > 0 && mig_gpus <= 0) {
     return fail(Format("node advertises {} MIG instances but all {} GPUs are whole", mig_instances, count));
   }
-  hw.gpu_count = static_cast<int>(count);
+  // Without MIG, GPUs the device plugin does not offer (unhealthy, not yet registered) are left out.
+  hw.gpu_count = static_cast<int>(mig_instances > 0 ? count : whole);
   if (mig_gpus > 0 && mig_instances > 0) {
     hw.mig.assign(static_cast<std::size_t>(count), {});
     // MIG GPUs are the last ones; instances are spread round-robin (labels do not say which GPU).

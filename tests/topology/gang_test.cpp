@@ -170,3 +170,18 @@ TEST_CASE("property: plans never double-book a device, respect capacity and the 
     }
   }
 }
+
+TEST_CASE("among equally tight domains the one whose ring is fastest wins") {
+  std::vector<NodeHardware> nodes;
+  for (int i = 0; i < 2; ++i) {
+    auto slow = testing::DgxH100("slow-" + std::to_string(i), {{"spine", "s"}, {"su", "a-slow"}});
+    for (auto& nic : slow.nics) nic.gbps = 12.5;
+    nodes.push_back(slow);
+    nodes.push_back(testing::DgxH100("fast-" + std::to_string(i), {{"spine", "s"}, {"su", "b-fast"}}));
+  }
+  auto t = *Topology::Build(testing::SuLevels(), nodes);
+  auto plan = PlaceGang(t, Gang(2, 8));
+  REQUIRE(plan);
+  CHECK(t.domain(plan->domain).name == "b-fast");
+  CHECK(plan->ring_bottleneck_gbps == doctest::Approx(50));
+}

@@ -123,3 +123,21 @@ TEST_CASE("NodeResourceTopology zones give the NUMA layout, and disagreeing zone
     CHECK(hw.unusable_reason == "NodeResourceTopology zones hold 2 GPUs, the node's labels say 4");
   }
 }
+
+TEST_CASE("GPUs the device plugin does not offer are left out, and MIG single strategy offers instances") {
+  SUBCASE("two of eight GPUs unhealthy") {
+    auto hw = HardwareFromLabels("n", {{"nvidia.com/gpu.count", "8"}}, ResourceList{{"nvidia.com/gpu", 6}}, {});
+    CHECK(hw.usable());
+    CHECK(hw.gpu_count == 6);
+  }
+  SUBCASE("single strategy: 8 GPUs x 7 instances of 1g.10gb") {
+    auto hw = HardwareFromLabels("n",
+                                 {{"nvidia.com/gpu.count", "8"},
+                                  {"nvidia.com/mig.strategy", "single"},
+                                  {"nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3-MIG-1g.10gb"}},
+                                 ResourceList{{"nvidia.com/gpu", 56}}, {});
+    CHECK(hw.usable());
+    CHECK(hw.gpu_count == 56);
+    CHECK(hw.Link(0, 1).kind == LinkKind::PHB);  // instances share no NVLink
+  }
+}
