@@ -38,50 +38,59 @@ GpuNodeLoad LoadOf(const topology::NodeHardware& hw, const topology::NodeDeviceS
 
 namespace {
 
-bool Fits(const GpuNodeLoad& node, const TaskShape& task) {
-  if (node.cpu_tracked && task.cpu_milli > node.cpu_milli_free) return false;
-  if (node.memory_tracked && task.memory_bytes > node.memory_free) return false;
-  const bool needs_gpu = task.gpus > 0 || task.gpu_milli > 0;
-  if (needs_gpu && !task.gpu_models.empty() &&
-      std::ranges::find(task.gpu_models, node.gpu_model) == task.gpu_models.end())
-    return false;
+// Per-load sums computed once and shared by every task shape.
+struct LoadSummary {
+  double total = 0;  // free milli-GPU
+  int idle = 0;      // GPUs entirely free
+  int max_free = 0;
+};
+
+LoadSummary Summarize(const GpuNodeLoad& node) {
+  LoadSummary s;
+  for (int f : node.free_milli) {
+    s.total += f;
+    s.idle += f == topology::kMilliPerGpu ? 1 : 0;
+    s.max_free = std::max(s.max_free, f);
+  }
+  return s;
+}
+
+double Fragmentation(const GpuNodeLoad& node, const LoadSummary& sum, const TaskShape& task) {
+  if (node.cpu_tracked && task.cpu_milli > node.cpu_milli_free) return sum.total;
+  if (node.memory_tracked && task.memory_bytes > node.memory_free) return sum.total;
+  if (task.gpus == 0 && task.gpu_milli == 0) return sum.total;  // a CPU-only task uses no GPU
+  if (!task.gpu_models.empty() && std::ranges::find(task.gpu_models, node.gpu_model) == task.gpu_models.end())
+    return sum.total;
   if (task.gpus > 0) {
-    const auto idle = std::ranges::count(node.free_milli, topology::kMilliPerGpu);
-    if (idle < task.gpus) return false;
+    if (sum.idle < task.gpus) return sum.total;
+    return sum.total - static_cast<double>(sum.idle) * topology::kMilliPerGpu;  // the partly used GPUs
   }
-  if (task.gpu_milli > 0) {
-    if (std::ranges::none_of(node.free_milli, [&](int f) { return f >= task.gpu_milli; })) return false;
+  if (sum.max_free < task.gpu_milli) return sum.total;
+  double frag = 0;
+  for (int f : node.free_milli) {
+    if (f < task.gpu_milli) frag += f;
   }
-  return true;
+  return frag;
 }
 
 }  // namespace
 
 double TaskFragmentation(const GpuNodeLoad& node, const TaskShape& task) {
-  double total = 0;
-  for (int f : node.free_milli) total += f;
-  if (!Fits(node, task)) return total;
-  if (task.gpus == 0 && task.gpu_milli == 0) return total;
-  const int need = task.gpus > 0 ? topology::kMilliPerGpu : task.gpu_milli;
-  double frag = 0;
-  for (int f : node.free_milli) {
-    if (f < need) frag += f;
-  }
-  return frag;
+  return Fragmentation(node, Summarize(node), task);
 }
 
 double ExpectedFragmentation(const GpuNodeLoad& node, const WorkloadMix& mix) {
-  double sum = 0, weights = 0;
+  const LoadSummary sum = Summarize(node);
+  double total = 0, weights = 0;
   for (const auto& s : mix.shapes) {
     if (s.weight <= 0) continue;
-    sum += s.weight * TaskFragmentation(node, s);
+    total += s.weight * Fragmentation(node, sum, s);
     weights += s.weight;
   }
-  return weights > 0 ? sum / weights : 0.0;
+  return weights > 0 ? total / weights : 0.0;
 }
 
-double FragmentationDelta(const GpuNodeLoad& before, const topology::DeviceAssignment& a, const WorkloadMix& mix) {
-  GpuNodeLoad after = before;
+GpuNodeLoad ApplyToLoad(GpuNodeLoad after, const topology::DeviceAssignment& a) {
   auto at = [&](int g) -> int* {
     return g >= 0 && static_cast<std::size_t>(g) < after.free_milli.size() ? &after.free_milli[static_cast<std::size_t>(g)]
                                                                             : nullptr;
@@ -92,7 +101,11 @@ double FragmentationDelta(const GpuNodeLoad& before, const topology::DeviceAssig
     if (int* f = at(g)) *f = std::max(0, *f - a.gpu_milli);
   after.cpu_milli_free -= a.cpu_milli;
   after.memory_free -= a.memory_bytes;
-  return ExpectedFragmentation(after, mix) - ExpectedFragmentation(before, mix);
+  return after;
+}
+
+double FragmentationDelta(const GpuNodeLoad& before, const topology::DeviceAssignment& a, const WorkloadMix& mix) {
+  return ExpectedFragmentation(ApplyToLoad(before, a), mix) - ExpectedFragmentation(before, mix);
 }
 
 }  // namespace platoon::policies

@@ -51,6 +51,9 @@ double TaskFragmentation(const GpuNodeLoad& node, const TaskShape& task);
 // The mix-weighted expected fragmentation (milli-GPU): sum of weight_m * F_n(m) / sum of weights.
 double ExpectedFragmentation(const GpuNodeLoad& node, const WorkloadMix& mix);
 
+// The load after `assignment` lands on the node.
+GpuNodeLoad ApplyToLoad(GpuNodeLoad load, const topology::DeviceAssignment& assignment);
+
 // The growth of expected fragmentation if `assignment` (for `pod`) lands on the node. Negative values
 // mean the placement fills what was a fragment.
 double FragmentationDelta(const GpuNodeLoad& before, const topology::DeviceAssignment& assignment,
