@@ -190,6 +190,16 @@ std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangR
   }
   if (!found) {
     GangFailure f;
+    if (top_allowed == depth) {  // required on one node
+      NodeId largest = 0;
+      for (NodeId n = 0; n < topo.node_count(); ++n)
+        if (s.cap[n] > s.cap[largest]) largest = n;
+      f.largest_fit = topo.node_count() > 0 ? s.cap[largest] : 0;
+      f.largest_domain = topo.node_count() > 0 ? topo.node(largest).name : "";
+      f.reason = Format("no node can hold all {} members ({} each); the largest, {}, holds {}", req.members,
+                        Describe(req.member), f.largest_domain, f.largest_fit);
+      return std::unexpected(f);
+    }
     DomainId largest = kRootDomain;
     std::int64_t largest_cap = -1;
     for (DomainId d = 0; d < topo.domains().size(); ++d) {

@@ -231,6 +231,44 @@ int Topology::HopDistance(GpuRef a, GpuRef b) const {
   return 6 + 2 * (deepest - CommonLevel(a.node, b.node));
 }
 
+namespace {
+
+// GPUs grouped by node, in first-seen node order.
+std::vector<std::pair<NodeId, std::vector<int>>> ByNode(const std::vector<GpuRef>& gpus) {
+  std::vector<std::pair<NodeId, std::vector<int>>> out;
+  for (const auto& g : gpus) {
+    auto it = std::ranges::find_if(out, [&](const auto& p) { return p.first == g.node; });
+    if (it == out.end()) out.push_back({g.node, {g.gpu}});
+    else it->second.push_back(g.gpu);
+  }
+  return out;
+}
+
+}  // namespace
+
+double Topology::SetBottleneck(const std::vector<GpuRef>& gpus) const {
+  double bw = std::numeric_limits<double>::infinity();
+  const auto groups = ByNode(gpus);
+  for (const auto& [n, list] : groups) {
+    for (std::size_t i = 0; i < list.size(); ++i)
+      for (std::size_t j = i + 1; j < list.size(); ++j) bw = std::min(bw, GpuBandwidth({n, list[i]}, {n, list[j]}));
+  }
+  for (std::size_t a = 0; a < groups.size(); ++a) {
+    for (std::size_t b = a + 1; b < groups.size(); ++b) {
+      for (int ga : groups[a].second)
+        for (int gb : groups[b].second) bw = std::min(bw, GpuBandwidth({groups[a].first, ga}, {groups[b].first, gb}));
+    }
+  }
+  return bw;
+}
+
+int Topology::SetDiameter(const std::vector<GpuRef>& gpus) const {
+  int hops = 0;
+  for (std::size_t i = 0; i < gpus.size(); ++i)
+    for (std::size_t j = i + 1; j < gpus.size(); ++j) hops = std::max(hops, HopDistance(gpus[i], gpus[j]));
+  return hops;
+}
+
 void Topology::SetUnusable(NodeId n, std::string reason) {
   nodes_[n].unusable_reason = reason.empty() ? std::string("marked unusable") : std::move(reason);
 }

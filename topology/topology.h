@@ -87,6 +87,10 @@ class Topology {
   // Hops between two GPUs: 1 within a node (direct link), else 2 (GPU-NIC-...) + 2 per fabric level
   // crossed up and down to the lowest common domain.
   int HopDistance(GpuRef a, GpuRef b) const;
+  // The weakest pairwise bandwidth in a set of GPUs (infinity for fewer than two), and the largest
+  // pairwise hop distance. O(GPUs per node squared + nodes squared x levels).
+  double SetBottleneck(const std::vector<GpuRef>& gpus) const;
+  int SetDiameter(const std::vector<GpuRef>& gpus) const;
   // Lowest common level of two nodes: node_level() when equal, kRootLevel when only the cluster.
   int CommonLevel(NodeId a, NodeId b) const;
 

@@ -91,6 +91,17 @@ TEST_CASE("a required level that no domain satisfies fails with the numbers") {
     CHECK(PlaceGang(t, req).error().reason ==
           "unknown topology level 'rack' (known: spine (example.com/spine), su (example.com/su))");
   }
+  SUBCASE("a gang required on one host") {
+    auto host = Gang(2, 8);
+    host.required_level = "kubernetes.io/hostname";
+    CHECK(PlaceGang(t, host).error().reason ==
+          "no node can hold all 2 members (8 nvidia.com/gpu each); the largest, su0-dgx2, holds 1");
+    auto small = Gang(2, 4);
+    small.required_level = "kubernetes.io/hostname";
+    auto plan = PlaceGang(t, small);
+    REQUIRE(plan);
+    CHECK(plan->nodes_used == 1);
+  }
   SUBCASE("more than the cluster holds") {
     auto huge = Gang(15, 8);
     CHECK(PlaceGang(t, huge).error().reason ==

@@ -1,6 +1,8 @@
 // Tests of the topology graph: domains, bandwidth and hop queries, accounting.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "tests/topology/fixtures.h"
 #include "topology/gang.h"
 #include "topology/topology.h"
@@ -128,4 +130,18 @@ TEST_CASE("a live label change that makes a node inconsistent marks it unusable 
     moved.fabric[0].domain = "r2";
     CHECK(t.UpdateNode(a, moved).error() == "node a moved in the fabric; rebuild the topology");
   }
+}
+
+TEST_CASE("the bottleneck and diameter of a GPU set are its weakest pair and its farthest pair") {
+  auto t = testing::SuperPod(2, 2, 1);
+  const std::vector<GpuRef> one_node{{0, 0}, {0, 3}, {0, 5}};
+  CHECK(t.SetBottleneck(one_node) == doctest::Approx(450));
+  CHECK(t.SetDiameter(one_node) == 1);
+  const std::vector<GpuRef> one_su{{0, 0}, {0, 1}, {1, 0}};
+  CHECK(t.SetBottleneck(one_su) == doctest::Approx(50));
+  CHECK(t.SetDiameter(one_su) == 6);
+  const std::vector<GpuRef> two_sus{{0, 0}, {1, 0}, {2, 0}};
+  CHECK(t.SetBottleneck(two_sus) == doctest::Approx(25));
+  CHECK(t.SetDiameter(two_sus) == 8);
+  CHECK(std::isinf(t.SetBottleneck({{0, 0}})));
 }
