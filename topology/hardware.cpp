@@ -291,4 +291,23 @@ void ApplyNodeResourceTopology(NodeHardware& hw, const std::vector<NrtZone>& zon
   if (auto ok = Finalize(hw); !ok) hw.unusable_reason = ok.error();
 }
 
+NodeHardware MergeFileAndLabels(const NodeHardware& file, const NodeHardware& labels) {
+  NodeHardware out = file;
+  if (!labels.fabric.empty() && file.fabric.empty()) out.fabric = labels.fabric;
+  if (labels.cpu_milli > 0) out.cpu_milli = labels.cpu_milli;
+  if (labels.memory_bytes > 0) out.memory_bytes = labels.memory_bytes;
+  if (out.gpu_memory_mib == 0) out.gpu_memory_mib = labels.gpu_memory_mib;
+  if (!labels.usable()) {
+    out.unusable_reason = labels.unusable_reason;
+  } else if (labels.gpu_count != file.gpu_count) {
+    out.unusable_reason = Format("the topology file gives {} {} GPUs, its labels and allocatable offer {}", file.name,
+                                 file.gpu_count, labels.gpu_count);
+  } else if (!labels.gpu_model.empty() && !file.gpu_model.empty() && labels.gpu_model != file.gpu_model) {
+    out.unusable_reason = Format("the topology file says {} has {} GPUs, its labels say {}", file.name, file.gpu_model,
+                                 labels.gpu_model);
+  }
+  if (out.gpu_model.empty()) out.gpu_model = labels.gpu_model;
+  return out;
+}
+
 }  // namespace platoon::topology

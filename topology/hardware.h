@@ -132,6 +132,12 @@ struct NrtZone {
 // unusable when the zones disagree with what the labels said (GPU totals).
 void ApplyNodeResourceTopology(NodeHardware& hw, const std::vector<NrtZone>& zones);
 
+// Merges the two views of one node: the topology file's detail (NUMA layout, NICs, link matrix, MIG
+// layout, fabric path) and the live view built from labels (allocatable CPU and memory, model, and
+// whether the node is usable now). The file wins on structure, the labels on what is offered now; a
+// disagreement on the GPU count or model marks the result unusable with both numbers.
+NodeHardware MergeFileAndLabels(const NodeHardware& from_file, const NodeHardware& from_labels);
+
 // Default bandwidths (GB/s, one direction) used when a source gives none.
 inline constexpr double kNvlinkGbpsPerLane = 25.0;  // NVLink 4
 inline constexpr double kPcieGbps = 32.0;           // PCIe Gen4 x16

@@ -141,3 +141,29 @@ TEST_CASE("GPUs the device plugin does not offer are left out, and MIG single st
     CHECK(hw.Link(0, 1).kind == LinkKind::PHB);  // instances share no NVLink
   }
 }
+
+TEST_CASE("the topology file's detail merges with the live label view of the same node") {
+  auto file = testing::DgxH100("dgx", {{"su", "su-1"}});
+  REQUIRE(Finalize(file));
+  const Labels labels{{"nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3"}, {"nvidia.com/gpu.count", "8"}};
+  SUBCASE("agreeing views keep the file's NUMA and NICs and the live allocatable") {
+    auto live = HardwareFromLabels("dgx", labels, ResourceList{{"cpu", 200000}, {"nvidia.com/gpu", 8}}, {});
+    auto merged = MergeFileAndLabels(file, live);
+    CHECK(merged.usable());
+    CHECK(merged.numa.size() == 2);
+    CHECK(merged.nics.size() == 8);
+    CHECK(merged.cpu_milli == 200000);
+    CHECK(merged.fabric == file.fabric);
+  }
+  SUBCASE("a GPU count the device plugin no longer offers makes the node unusable") {
+    auto live = HardwareFromLabels("dgx", labels, ResourceList{{"nvidia.com/gpu", 7}}, {});
+    CHECK(MergeFileAndLabels(file, live).unusable_reason ==
+          "the topology file gives dgx 8 GPUs, its labels and allocatable offer 7");
+  }
+  SUBCASE("a different GPU model makes the node unusable") {
+    auto live = HardwareFromLabels("dgx", {{"nvidia.com/gpu.product", "NVIDIA-A100-SXM4-80GB"}},
+                                   ResourceList{{"nvidia.com/gpu", 8}}, {});
+    CHECK(MergeFileAndLabels(file, live).unusable_reason ==
+          "the topology file says dgx has NVIDIA-H100-80GB-HBM3 GPUs, its labels say NVIDIA-A100-SXM4-80GB");
+  }
+}

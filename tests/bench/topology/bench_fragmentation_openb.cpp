@@ -1,7 +1,7 @@
 // Reproduces the FGD paper's headline experiment on the Alibaba openb default trace: pods arrive in a
 // seeded shuffle (topped up to 130 % of cluster GPUs), never leave, each placed on one node by one
 // score policy; prints the unallocated GPU % when the arrived GPU demand reaches 100 % of capacity.
-// Published medians over seeds 42..51 (shared/data fgd_expected_results): FGD 4.77 %, BestFit 7.14 %.
+// Published means over seeds 42..51 (shared/data fgd_expected_results): FGD 4.77 %, BestFit 7.14 %.
 // Node scores are computed from per-GPU loads (the same arithmetic as policies::FragmentationGradient
 // and policies::BestFit); the chosen node then gets its devices from topology::ChooseDevices.
 #include <benchmark/benchmark.h>
