@@ -137,30 +137,47 @@ bool Better(const SetScore& a, const SetScore& b) {
   return a.leftover < b.leftover;  // ties keep the earlier (lower ids) set
 }
 
-SetScore Score(const NodeHardware& hw, const std::vector<int>& set, const std::vector<int>& free,
-               const std::vector<int>& free_per_numa) {
+// What scoring a candidate set needs about the free GPUs, computed once per choice.
+struct FreeView {
+  const std::vector<int>& free;
+  std::vector<int> free_per_numa;  // free GPUs per NUMA index
+  std::vector<double> reach;       // per GPU id: summed bandwidth to every other free GPU
+};
+
+FreeView MakeFreeView(const NodeHardware& hw, const std::vector<int>& free) {
+  FreeView v{free, std::vector<int>(std::max<std::size_t>(hw.numa.size(), 32), 0),
+             std::vector<double>(static_cast<std::size_t>(hw.gpu_count), 0.0)};
+  for (int g : free) {
+    v.free_per_numa[static_cast<std::size_t>(hw.gpu_numa[static_cast<std::size_t>(g)])]++;
+    for (int h : free)
+      if (h != g) v.reach[static_cast<std::size_t>(g)] += hw.Link(g, h).gbps;
+  }
+  return v;
+}
+
+SetScore Score(const NodeHardware& hw, const std::vector<int>& set, const FreeView& view) {
   SetScore s;
   s.valid = true;
   s.bottleneck = std::numeric_limits<double>::infinity();
-  for (int h : free) {
-    if (std::ranges::find(set, h) != set.end()) continue;
-    for (int g : set) s.broken += hw.Link(g, h).gbps;
-  }
   unsigned numa_mask = 0;
   int used_per_numa[32] = {};
+  double reach = 0;
   for (std::size_t i = 0; i < set.size(); ++i) {
     const int u = hw.gpu_numa[static_cast<std::size_t>(set[i])];
     numa_mask |= 1u << (u & 31);
     used_per_numa[u & 31]++;
+    reach += view.reach[static_cast<std::size_t>(set[i])];
     for (std::size_t j = i + 1; j < set.size(); ++j) {
       const double bw = hw.Link(set[i], set[j]).gbps;
       s.bottleneck = std::min(s.bottleneck, bw);
       s.total += bw;
     }
   }
+  // Links from the set to the free GPUs left behind: everything the set reaches minus its own pairs.
+  s.broken = reach - 2 * s.total;
   s.numa_span = std::popcount(numa_mask);
   for (int u = 0; u < 32; ++u) {
-    if (numa_mask & (1u << u)) s.leftover += free_per_numa[static_cast<std::size_t>(u)] - used_per_numa[u];
+    if (numa_mask & (1u << u)) s.leftover += view.free_per_numa[static_cast<std::size_t>(u)] - used_per_numa[u];
   }
   return s;
 }
@@ -171,63 +188,87 @@ double Combinations(std::size_t n, std::size_t k) {
   return c;
 }
 
-std::vector<int> ChooseWhole(const NodeHardware& hw, const std::vector<int>& free, int k) {
-  std::vector<int> free_per_numa(std::max<std::size_t>(hw.numa.size(), 32), 0);
-  for (int g : free) free_per_numa[static_cast<std::size_t>(hw.gpu_numa[static_cast<std::size_t>(g)])]++;
-  const auto kk = static_cast<std::size_t>(k);
-  std::vector<int> best;
-  SetScore best_score;
-  if (Combinations(free.size(), kk) <= 4096) {
-    std::vector<std::size_t> idx(kk);
-    for (std::size_t i = 0; i < kk; ++i) idx[i] = i;
-    std::vector<int> set(kk);
-    while (true) {
-      for (std::size_t i = 0; i < kk; ++i) set[i] = free[idx[i]];
-      SetScore s = Score(hw, set, free, free_per_numa);
-      if (Better(s, best_score)) {
-        best_score = s;
-        best = set;
-      }
-      std::size_t i = kk;
-      while (i > 0 && idx[i - 1] == free.size() - kk + (i - 1)) --i;
-      if (i == 0) break;
-      ++idx[i - 1];
-      for (std::size_t j = i; j < kk; ++j) idx[j] = idx[j - 1] + 1;
-    }
-    return best;
+// Pools of at most this many k-subsets are searched exhaustively (every case on nodes of <= 8 GPUs).
+constexpr double kExhaustiveLimit = 128;
+
+struct Best {
+  std::vector<int> set;
+  SetScore score;
+  void Consider(const NodeHardware& hw, const std::vector<int>& candidate, const FreeView& view) {
+    SetScore sc = Score(hw, candidate, view);
+    if (Better(sc, score)) score = sc, set = candidate;
   }
-  // Large nodes: greedy growth from every seed, adding the GPU with the strongest weakest link.
-  for (int seed : free) {
-    std::vector<int> set{seed};
-    std::vector<char> in(static_cast<std::size_t>(hw.gpu_count), 0);
-    in[static_cast<std::size_t>(seed)] = 1;
-    while (set.size() < kk) {
-      int pick = -1;
-      double pick_min = -1, pick_sum = -1;
-      bool pick_same_numa = false;
-      for (int g : free) {
-        if (in[static_cast<std::size_t>(g)]) continue;
-        double mn = std::numeric_limits<double>::infinity(), sum = 0;
-        for (int h : set) {
-          mn = std::min(mn, hw.Link(g, h).gbps);
-          sum += hw.Link(g, h).gbps;
-        }
-        const bool same = hw.gpu_numa[static_cast<std::size_t>(g)] == hw.gpu_numa[static_cast<std::size_t>(seed)];
-        if (mn > pick_min || (mn == pick_min && (same > pick_same_numa || (same == pick_same_numa && sum > pick_sum)))) {
-          pick = g, pick_min = mn, pick_sum = sum, pick_same_numa = same;
+};
+
+void Exhaustive(const NodeHardware& hw, const std::vector<int>& pool, std::size_t k, const FreeView& view, Best& best) {
+  std::vector<std::size_t> idx(k);
+  for (std::size_t i = 0; i < k; ++i) idx[i] = i;
+  std::vector<int> set(k);
+  while (true) {
+    for (std::size_t i = 0; i < k; ++i) set[i] = pool[idx[i]];
+    best.Consider(hw, set, view);
+    std::size_t i = k;
+    while (i > 0 && idx[i - 1] == pool.size() - k + (i - 1)) --i;
+    if (i == 0) break;
+    ++idx[i - 1];
+    for (std::size_t j = i; j < k; ++j) idx[j] = idx[j - 1] + 1;
+  }
+}
+
+// Greedy growth from every seed: add the GPU with the strongest weakest link to the set so far (then
+// same NUMA node as the seed, then most bandwidth), keeping each candidate's link summary incremental.
+void Greedy(const NodeHardware& hw, const std::vector<int>& free, std::size_t k, const FreeView& view, Best& best) {
+  const std::size_t n = free.size();
+  std::vector<double> mn(n), sum(n);
+  std::vector<char> in(n);
+  std::vector<int> set;
+  for (std::size_t seed = 0; seed < n; ++seed) {
+    std::fill(in.begin(), in.end(), 0);
+    in[seed] = 1;
+    set.assign(1, free[seed]);
+    for (std::size_t j = 0; j < n; ++j) mn[j] = sum[j] = hw.Link(free[seed], free[j]).gbps;
+    const int seed_numa = hw.gpu_numa[static_cast<std::size_t>(free[seed])];
+    while (set.size() < k) {
+      std::size_t pick = n;
+      bool pick_same = false;
+      for (std::size_t j = 0; j < n; ++j) {
+        if (in[j]) continue;
+        const bool same = hw.gpu_numa[static_cast<std::size_t>(free[j])] == seed_numa;
+        if (pick == n || mn[j] > mn[pick] ||
+            (mn[j] == mn[pick] && (same > pick_same || (same == pick_same && sum[j] > sum[pick])))) {
+          pick = j, pick_same = same;
         }
       }
-      set.push_back(pick);
-      in[static_cast<std::size_t>(pick)] = 1;
+      in[pick] = 1;
+      set.push_back(free[pick]);
+      for (std::size_t j = 0; j < n; ++j) {
+        const double bw = hw.Link(free[pick], free[j]).gbps;
+        mn[j] = std::min(mn[j], bw);
+        sum[j] += bw;
+      }
     }
     std::ranges::sort(set);
-    SetScore s = Score(hw, set, free, free_per_numa);
-    if (Better(s, best_score)) {
-      best_score = s;
-      best = set;
-    }
+    best.Consider(hw, set, view);
   }
-  return best;
+}
+
+std::vector<int> ChooseWhole(const NodeHardware& hw, const std::vector<int>& free, int k) {
+  const auto kk = static_cast<std::size_t>(k);
+  const FreeView view = MakeFreeView(hw, free);
+  Best best;
+  if (Combinations(free.size(), kk) <= kExhaustiveLimit) {
+    Exhaustive(hw, free, kk, view, best);
+    return best.set;
+  }
+  // Large nodes: exhaustive inside each NUMA node that can hold the pod, plus greedy over the node.
+  for (const auto& numa : hw.numa) {
+    std::vector<int> pool;
+    for (int g : free)
+      if (std::ranges::find(numa.gpus, g) != numa.gpus.end()) pool.push_back(g);
+    if (pool.size() >= kk && Combinations(pool.size(), kk) <= kExhaustiveLimit) Exhaustive(hw, pool, kk, view, best);
+  }
+  Greedy(hw, free, kk, view, best);
+  return best.set;
 }
 
 }  // namespace

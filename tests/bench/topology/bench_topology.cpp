@@ -71,7 +71,37 @@ void BM_ChooseGpuSetForOnePod(benchmark::State& state) {
     benchmark::DoNotOptimize(a);
   }
 }
-BENCHMARK(BM_ChooseGpuSetForOnePod)->Arg(1)->Arg(2)->Arg(4)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ChooseGpuSetForOnePod)->Arg(1)->Arg(2)->Arg(4)->Arg(6)->Unit(benchmark::kMicrosecond);
+
+// A 16-GPU node (two 8-GPU NVSwitch boards joined over PCIe): C(16, 8) subsets is past the exhaustive
+// limit, so this measures the greedy path.
+void BM_ChooseGpuSetOn16GpuNode(benchmark::State& state) {
+  NodeHardware hw;
+  hw.name = "hgx16";
+  hw.gpu_count = 16;
+  for (int u = 0; u < 2; ++u) {
+    NumaNode numa{u, {}, {}, {}};
+    for (int g = 0; g < 8; ++g) numa.gpus.push_back(u * 8 + g);
+    hw.numa.push_back(numa);
+  }
+  for (int a = 0; a < 16; ++a)
+    for (int b = 0; b < 16; ++b)
+      hw.gpu_links.push_back(a == b ? GpuLink{LinkKind::Self, 0, 0.0}
+                             : a / 8 == b / 8 ? GpuLink{LinkKind::NVSwitch, 18, 450.0}
+                                              : GpuLink{LinkKind::Sys, 0, 20.0});
+  (void)Finalize(hw);
+  auto s = NodeDeviceState::For(hw);
+  s.whole[3] = s.whole[12] = 1;
+  const DeviceRequest req{.gpus = static_cast<int>(state.range(0))};
+  std::size_t numa = 0;
+  for (auto _ : state) {
+    auto a = ChooseDevices(hw, s, req);
+    numa = a ? static_cast<std::size_t>(a->numa + 1) : 0;
+    benchmark::DoNotOptimize(a);
+  }
+  state.counters["one_numa"] = numa > 0 ? 1 : 0;
+}
+BENCHMARK(BM_ChooseGpuSetOn16GpuNode)->Arg(4)->Arg(7)->Arg(8)->Unit(benchmark::kMicrosecond);
 
 void BM_BuildGraph10000Nodes(benchmark::State& state) {
   std::size_t vertices = 0, edges = 0;
