@@ -121,7 +121,12 @@ struct Search {
 
 }  // namespace
 
-std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangRequest& req) {
+std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangRequest& req,
+                                               const StateOverlay& overlay) {
+  auto state_of = [&](NodeId n) -> const NodeDeviceState& {
+    auto it = overlay.find(n);
+    return it == overlay.end() ? topo.state(n) : it->second;
+  };
   if (req.members <= 0) return std::unexpected(GangFailure{"the gang has no members", 0, ""});
   const int depth = static_cast<int>(topo.levels().size());
   int top_allowed = kRootLevel;
@@ -142,7 +147,7 @@ std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangR
   Search s{topo, req, std::vector<int>(topo.node_count(), 0), std::vector<std::int64_t>(topo.node_count() + 1, 0)};
   for (NodeId n = 0; n < topo.node_count(); ++n) {
     if (req.node_filter && !req.node_filter(n)) continue;
-    s.cap[n] = Capacity(topo.node(n), topo.state(n), req.member, req.members);
+    s.cap[n] = Capacity(topo.node(n), state_of(n), req.member, req.members);
   }
   for (NodeId n = 0; n < topo.node_count(); ++n) s.prefix[n + 1] = s.prefix[n] + s.cap[n];
 
@@ -222,7 +227,7 @@ std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangR
 
   // Devices per node, on scratch copies of the touched nodes' state.
   for (const auto& [n, count] : layout) {
-    NodeDeviceState scratch = topo.state(n);
+    NodeDeviceState scratch = state_of(n);
     for (int i = 0; i < count; ++i) {
       auto a = ChooseDevices(topo.node(n), scratch, req.member);
       if (!a) {
@@ -264,6 +269,114 @@ std::expected<void, std::string> ReservePlan(Topology& topo, const GangPlan& pla
     if (auto ok = topo.Reserve(plan.members[i].node, plan.members[i].devices); !ok) {
       for (std::size_t j = i; j-- > 0;) (void)topo.Release(plan.members[j].node, plan.members[j].devices);
       return std::unexpected(Format("member {}: {}", i, ok.error()));
+    }
+  }
+  return {};
+}
+
+namespace {
+
+// Places the pod sets in `order`: the first with `head` already placed, the others inside `inside`
+// on the devices left. Returns the plan or the reason the first misfit gives.
+std::expected<GroupPlan, std::string> PlaceRest(const Topology& topo, const GroupRequest& req,
+                                                const std::vector<std::size_t>& order, const GangPlan& head,
+                                                const std::function<bool(NodeId)>& inside) {
+  StateOverlay overlay;
+  auto promise = [&](const GangPlan& p) {
+    for (const auto& m : p.members) {
+      auto [it, fresh] = overlay.try_emplace(m.node, topo.state(m.node));
+      (void)Apply(topo.node(m.node), it->second, m.devices);
+    }
+  };
+  promise(head);
+  GroupPlan plan;
+  plan.pod_sets.resize(req.pod_sets.size());
+  plan.pod_sets[order[0]] = head;
+  for (std::size_t k = 1; k < order.size(); ++k) {
+    const auto& ps = req.pod_sets[order[k]];
+    auto placed = PlaceGang(topo, GangRequest{ps.count, ps.member, "", "", inside}, overlay);
+    if (!placed) return std::unexpected(Format("pod set {}: {}", ps.name, placed.error().reason));
+    promise(*placed);
+    plan.pod_sets[order[k]] = std::move(*placed);
+  }
+  std::vector<MemberPlacement> all;
+  for (const auto& p : plan.pod_sets) all.insert(all.end(), p.members.begin(), p.members.end());
+  plan.ring_bottleneck_gbps = RingBottleneck(topo, all);
+  return plan;
+}
+
+}  // namespace
+
+std::expected<GroupPlan, GangFailure> PlaceGroup(const Topology& topo, const GroupRequest& req) {
+  if (req.pod_sets.empty()) return std::unexpected(GangFailure{"the group has no pod sets", 0, ""});
+  std::vector<std::size_t> order(req.pod_sets.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::ranges::stable_sort(order, [&](std::size_t a, std::size_t b) {
+    const auto& x = req.pod_sets[a];
+    const auto& y = req.pod_sets[b];
+    return x.count * x.member.GpuEquivalents() > y.count * y.member.GpuEquivalents();
+  });
+  const auto& first = req.pod_sets[order[0]];
+  auto allowed = [&](NodeId n) { return !req.node_filter || req.node_filter(n); };
+  GangRequest primary{first.count, first.member, req.required_level, req.preferred_level, allowed};
+  auto head = PlaceGang(topo, primary);
+  if (!head) {
+    head.error().reason = Format("pod set {}: {}", first.name, head.error().reason);
+    return std::unexpected(head.error());
+  }
+  int top_allowed = kRootLevel;
+  if (!req.required_level.empty()) top_allowed = *topo.LevelIndex(req.required_level);  // PlaceGang checked it
+  const NodeId anchor = head->members.front().node;
+  std::string last_reason;
+  // Phase 1: the primary's domain, then each enclosing domain up to the required level.
+  for (int level = head->level; level >= top_allowed; --level) {
+    const bool one_node = level == topo.node_level();
+    const DomainId d = one_node ? kRootDomain : topo.DomainOf(anchor, level);
+    const Domain& dom = topo.domain(d);
+    auto inside = [&](NodeId n) {
+      return allowed(n) && (one_node ? n == anchor : (n >= dom.node_begin && n < dom.node_end));
+    };
+    auto plan = PlaceRest(topo, req, order, *head, inside);
+    if (!plan) {
+      last_reason = plan.error();
+      continue;
+    }
+    plan->level = level;
+    plan->domain = one_node ? head->domain : d;
+    return *plan;
+  }
+  // Phase 2 (only under a required level): every pod set inside one domain of that level, trying the
+  // domains with the fewest free GPUs that could hold the whole group first.
+  if (top_allowed > kRootLevel && top_allowed < topo.node_level()) {
+    int needed = 0;
+    for (const auto& ps : req.pod_sets) needed += ps.count * ps.member.GpuEquivalents();
+    std::vector<DomainId> candidates;
+    for (DomainId d = 0; d < topo.domains().size(); ++d) {
+      if (topo.domain(d).level == top_allowed && topo.domain(d).free_gpus >= needed && d != topo.DomainOf(anchor, top_allowed))
+        candidates.push_back(d);
+    }
+    std::ranges::stable_sort(candidates, [&](DomainId a, DomainId b) { return topo.domain(a).free_gpus < topo.domain(b).free_gpus; });
+    if (candidates.size() > 16) candidates.resize(16);
+    for (DomainId d : candidates) {
+      const Domain& dom = topo.domain(d);
+      auto inside = [&](NodeId n) { return allowed(n) && n >= dom.node_begin && n < dom.node_end; };
+      auto h = PlaceGang(topo, GangRequest{first.count, first.member, "", "", inside});
+      if (!h) continue;
+      auto plan = PlaceRest(topo, req, order, *h, inside);
+      if (!plan) continue;
+      plan->level = top_allowed;
+      plan->domain = d;
+      return *plan;
+    }
+  }
+  return std::unexpected(GangFailure{last_reason, 0, ""});
+}
+
+std::expected<void, std::string> ReserveGroup(Topology& topo, const GroupPlan& plan) {
+  for (std::size_t i = 0; i < plan.pod_sets.size(); ++i) {
+    if (auto ok = ReservePlan(topo, plan.pod_sets[i]); !ok) {
+      for (std::size_t j = i; j-- > 0;) (void)ReleasePlan(topo, plan.pod_sets[j]);
+      return ok;
     }
   }
   return {};

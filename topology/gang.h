@@ -3,6 +3,7 @@
 
 #include <expected>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,11 +52,44 @@ struct GangFailure {
   std::string largest_domain;
 };
 
+// Device use of nodes already promised to earlier pod sets of the same group, read in place of the
+// topology's own state. Empty: the topology's state as is.
+using StateOverlay = std::map<NodeId, NodeDeviceState>;
+
 // Chooses a placement for the whole gang. Tries the node level, then each fabric level from the
 // bottom up (never above `required_level`); at each level picks the domain whose capacity for this
 // gang is the smallest that still holds every member (tightest fit), and inside it fills sub-domains
 // largest-first so the members stay close. Pure: reads the topology, changes nothing.
-std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangRequest& req);
+std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangRequest& req,
+                                               const StateOverlay& overlay = {});
+
+// A gang of several pod sets (a launcher and its workers, or differently sized members).
+struct PodSetRequest {
+  std::string name;
+  int count = 0;
+  DeviceRequest member;
+};
+
+struct GroupRequest {
+  std::vector<PodSetRequest> pod_sets;
+  std::string required_level;
+  std::string preferred_level;
+  std::function<bool(NodeId)> node_filter;
+};
+
+// A group plan: one GangPlan per pod set (in request order), all inside `domain`.
+struct GroupPlan {
+  std::vector<GangPlan> pod_sets;
+  DomainId domain = kRootDomain;
+  int level = kRootLevel;
+  double ring_bottleneck_gbps = 0.0;  // over every member of every pod set, in order
+};
+
+// Places the pod set needing the most GPUs first (tightest domain, as PlaceGang), then the others
+// inside that domain on the devices left; when they do not fit, widens the domain one level at a
+// time (never above the required level) and tries again. Pure.
+std::expected<GroupPlan, GangFailure> PlaceGroup(const Topology& topo, const GroupRequest& req);
+std::expected<void, std::string> ReserveGroup(Topology& topo, const GroupPlan& plan);
 
 // The ring bottleneck of a member order: the weakest link between consecutive members (wrapping),
 // using the members' GPUs within a node and the fabric between nodes.

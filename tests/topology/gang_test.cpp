@@ -196,3 +196,88 @@ TEST_CASE("among equally tight domains the one whose ring is fastest wins") {
   CHECK(t.domain(plan->domain).name == "b-fast");
   CHECK(plan->ring_bottleneck_gbps == doctest::Approx(50));
 }
+
+TEST_CASE("a group's launcher lands next to its GPU workers") {
+  auto t = testing::SuperPod(2, 4, 1);
+  GroupRequest req;
+  req.pod_sets = {{"launcher", 1, DeviceRequest{.cpu_milli = 2000}}, {"worker", 4, DeviceRequest{.gpus = 8}}};
+  auto plan = PlaceGroup(t, req);
+  REQUIRE(plan);
+  REQUIRE(plan->pod_sets.size() == 2);
+  CHECK(plan->pod_sets[0].members.size() == 1);
+  CHECK(plan->pod_sets[1].members.size() == 4);
+  const DomainId su = t.DomainOf(plan->pod_sets[1].members[0].node, 1);
+  CHECK(t.DomainOf(plan->pod_sets[0].members[0].node, 1) == su);
+  REQUIRE(ReserveGroup(t, *plan));
+  CHECK(t.domain(su).free_gpus == 0);
+}
+
+TEST_CASE("a group that outgrows its primary's domain widens, or moves whole under a required level") {
+  auto t = testing::SuperPod(2, 4, 1);
+  // su0 keeps 2 free nodes, su1 all 4.
+  for (NodeId n : {NodeId{0}, NodeId{1}}) REQUIRE(t.Reserve(n, DeviceAssignment{.gpus = {0, 1, 2, 3, 4, 5, 6, 7}}));
+  GroupRequest req;
+  req.pod_sets = {{"worker", 2, DeviceRequest{.gpus = 8}}, {"evaluator", 1, DeviceRequest{.gpus = 8}}};
+  SUBCASE("without a required level the evaluator spills to the other su") {
+    auto plan = PlaceGroup(t, req);
+    REQUIRE(plan);
+    CHECK(plan->level == 0);
+    CHECK(t.domain(t.DomainOf(plan->pod_sets[0].members[0].node, 1)).name == "su0");
+    CHECK(t.domain(t.DomainOf(plan->pod_sets[1].members[0].node, 1)).name == "su1");
+  }
+  SUBCASE("required su: the whole group moves to su1") {
+    req.required_level = "su";
+    auto plan = PlaceGroup(t, req);
+    REQUIRE(plan);
+    CHECK(t.domain(plan->domain).name == "su1");
+    for (const auto& ps : plan->pod_sets)
+      for (const auto& m : ps.members) CHECK(t.DomainOf(m.node, 1) == plan->domain);
+    // No device is promised twice across pod sets.
+    std::set<std::pair<NodeId, int>> seen;
+    for (const auto& ps : plan->pod_sets)
+      for (const auto& m : ps.members)
+        for (int g : m.devices.gpus) CHECK(seen.insert({m.node, g}).second);
+  }
+  SUBCASE("no su can hold it all") {
+    req.pod_sets[0].count = 4;
+    req.required_level = "su";
+    auto plan = PlaceGroup(t, req);
+    REQUIRE_FALSE(plan);
+    CHECK(plan.error().reason.starts_with("pod set evaluator: "));
+  }
+}
+
+TEST_CASE("property: group plans never promise a device twice and keep the required level") {
+  for (unsigned seed = 200; seed < 206; ++seed) {
+    std::mt19937 rng(seed);
+    auto t = testing::SuperPod(4, 4, 2);
+    for (int step = 0; step < 40; ++step) {
+      GroupRequest req;
+      const int sets = 1 + static_cast<int>(rng() % 3);
+      for (int i = 0; i < sets; ++i) {
+        DeviceRequest m;
+        if (rng() % 2) m.gpus = 1 << (rng() % 4);
+        else m.gpu_milli = 250 * (1 + static_cast<int>(rng() % 3));
+        req.pod_sets.push_back({"set" + std::to_string(i), 1 + static_cast<int>(rng() % 4), m});
+      }
+      if (rng() % 2) req.required_level = "su";
+      auto plan = PlaceGroup(t, req);
+      if (!plan) continue;
+      std::set<std::pair<NodeId, int>> whole;
+      std::map<std::pair<NodeId, int>, int> milli;
+      for (std::size_t i = 0; i < plan->pod_sets.size(); ++i) {
+        CHECK(plan->pod_sets[i].members.size() == static_cast<std::size_t>(req.pod_sets[i].count));
+        for (const auto& m : plan->pod_sets[i].members) {
+          if (!req.required_level.empty()) CHECK(t.DomainOf(m.node, 1) == plan->domain);
+          for (int g : m.devices.gpus) CHECK(whole.insert({m.node, g}).second);
+          for (int g : m.devices.shared_gpus) milli[{m.node, g}] += m.devices.gpu_milli;
+        }
+      }
+      for (const auto& [key, v] : milli) {
+        CHECK(v + t.state(key.first).milli[static_cast<std::size_t>(key.second)] <= 1000);
+        CHECK(whole.count(key) == 0);
+      }
+      REQUIRE(ReserveGroup(t, *plan));
+    }
+  }
+}
