@@ -1,0 +1,366 @@
+// Kueue's preemption target selection (classical and fair sharing) and the minimisation pass.
+#include <algorithm>
+#include <optional>
+
+#include "quota/quota_tree.h"
+
+namespace platoon::quota {
+
+namespace {
+
+using FrAmounts = QuotaEngine::FrAmounts;
+using Tree = QuotaState::Tree;
+
+struct Candidate {
+  std::string name;
+  std::int32_t priority = 0;
+  std::int64_t sequence = 0;  // admission order; higher = admitted more recently
+  int node = -1;
+  bool same_cq = false;
+  FrAmounts usage;
+};
+
+std::int64_t AmountOf(const FrAmounts& amounts, int fr) {
+  for (const auto& [f, a] : amounts)
+    if (f == fr) return a;
+  return 0;
+}
+
+bool UsesAny(const FrAmounts& usage, const std::vector<int>& frs) {
+  for (const auto& [fr, a] : usage)
+    if (a > 0 && std::find(frs.begin(), frs.end(), fr) != frs.end()) return true;
+  return false;
+}
+
+bool BorrowingAny(const Tree& t, const std::vector<std::int64_t>& usage, int node, const std::vector<int>& frs) {
+  return std::any_of(frs.begin(), frs.end(), [&](int fr) { return t.Borrowing(usage, node, fr); });
+}
+
+void Apply(const Tree& t, std::vector<std::int64_t>& usage, int node, const FrAmounts& amounts, int sign) {
+  for (const auto& [fr, a] : amounts) t.AddUsage(usage, node, fr, sign * a);
+}
+
+bool WorkloadFits(const Tree& t, const std::vector<std::int64_t>& usage, int node, const FrAmounts& req,
+                  bool allow_borrowing) {
+  for (const auto& [fr, amount] : req) {
+    if (!allow_borrowing && t.U(usage, node, fr) + amount > t.nodes[node].subtree[fr]) return false;
+    if (amount > t.Available(usage, node, fr)) return false;
+  }
+  return true;
+}
+
+// Removing the candidate keeps its ClusterQueue at or above nominal in every contested
+// flavor/resource it uses (kueue#10171's LowerPriorityBorrowersOnly).
+bool StaysAtOrAboveNominal(const Tree& t, const std::vector<std::int64_t>& usage, const Candidate& c,
+                           const std::vector<int>& frs) {
+  for (int fr : frs) {
+    const std::int64_t a = AmountOf(c.usage, fr);
+    if (a > 0 && t.U(usage, c.node, fr) - a < t.nodes[c.node].subtree[fr]) return false;
+  }
+  return true;
+}
+
+// Adds the targets back one by one, newest choice last excluded, and drops every one whose return
+// still lets the preemptor fit.
+std::vector<const Candidate*> FillBack(const Tree& t, std::vector<std::int64_t>& usage, int node,
+                                       const FrAmounts& req, std::vector<const Candidate*> targets,
+                                       bool allow_borrowing) {
+  for (int i = static_cast<int>(targets.size()) - 2; i >= 0; --i) {
+    Apply(t, usage, targets[i]->node, targets[i]->usage, +1);
+    if (WorkloadFits(t, usage, node, req, allow_borrowing)) {
+      targets.erase(targets.begin() + i);
+    } else {
+      Apply(t, usage, targets[i]->node, targets[i]->usage, -1);
+    }
+  }
+  return targets;
+}
+
+struct Search {
+  const Tree& t;
+  const QuotaOptions& options;
+  int node;
+  const FrAmounts& req;
+  const std::vector<int>& frs_need;
+  const std::vector<std::int64_t>& base_usage;
+};
+
+std::vector<const Candidate*> MinimalPreemptions(const Search& s, const std::vector<const Candidate*>& candidates,
+                                                 bool allow_borrowing, std::optional<std::int32_t> threshold,
+                                                 bool protect_nominal) {
+  std::vector<std::int64_t> usage = s.base_usage;
+  std::vector<const Candidate*> targets;
+  bool fits = false;
+  for (const Candidate* c : candidates) {
+    if (!c->same_cq) {
+      if (!BorrowingAny(s.t, usage, c->node, s.frs_need)) continue;
+      if (threshold && c->priority >= *threshold) allow_borrowing = false;
+      if (protect_nominal && allow_borrowing && !StaysAtOrAboveNominal(s.t, usage, *c, s.frs_need)) continue;
+    }
+    Apply(s.t, usage, c->node, c->usage, -1);
+    targets.push_back(c);
+    if (WorkloadFits(s.t, usage, s.node, s.req, allow_borrowing)) {
+      fits = true;
+      break;
+    }
+  }
+  if (!fits) return {};
+  return FillBack(s.t, usage, s.node, s.req, std::move(targets), allow_borrowing);
+}
+
+using Strategy = FairPreemptionStrategy;
+bool StrategyAllows(Strategy st, std::int64_t preemptor_new, std::int64_t target_old, std::int64_t target_new) {
+  return st == Strategy::LessThanOrEqualToFinalShare ? preemptor_new <= target_new : preemptor_new < target_old;
+}
+
+std::vector<const Candidate*> FairPreemptions(const Search& s, const std::vector<const Candidate*>& candidates,
+                                              std::optional<std::int32_t> threshold) {
+  const auto& strategies = s.options.fair_sharing_strategies;
+  if (strategies.empty()) return {};
+  std::vector<std::int64_t> usage = s.base_usage;
+  const Tree& t = s.t;
+  struct Entry {
+    int node;
+    std::vector<const Candidate*> wls;
+    std::int64_t share;
+    bool active = true;
+  };
+  auto group = [&](const std::vector<const Candidate*>& cands) {
+    std::vector<Entry> entries;
+    for (const Candidate* c : cands) {
+      auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.node == c->node; });
+      if (it == entries.end()) {
+        entries.push_back({c->node, {}, t.Share(usage, c->node)});
+        it = entries.end() - 1;
+      }
+      it->wls.push_back(c);
+    }
+    return entries;
+  };
+  auto pop_max = [&](std::vector<Entry>& entries) -> Entry* {
+    Entry* best = nullptr;
+    for (auto& e : entries)
+      if (e.active && (!best || e.share > best->share || (e.share == best->share && t.nodes[e.node].name < t.nodes[best->node].name)))
+        best = &e;
+    if (best) best->active = false;
+    return best;
+  };
+  auto neg = [](const FrAmounts& a) {
+    FrAmounts out = a;
+    for (auto& [fr, v] : out) v = -v;
+    return out;
+  };
+
+  std::vector<const Candidate*> targets, retry;
+  bool fits = false;
+  std::int64_t preemptor_share = t.Share(usage, s.node, &s.req);
+  std::vector<Entry> entries = group(candidates);
+  while (!fits) {
+    Entry* e = pop_max(entries);
+    if (!e) break;
+    if (e->node == s.node) {
+      const Candidate* c = e->wls.front();
+      Apply(t, usage, c->node, c->usage, -1);
+      targets.push_back(c);
+      if (WorkloadFits(t, usage, s.node, s.req, true)) {
+        fits = true;
+        break;
+      }
+      preemptor_share = t.Share(usage, s.node, &s.req);
+      e->wls.erase(e->wls.begin());
+      if (!e->wls.empty()) {
+        e->share = t.Share(usage, e->node);
+        e->active = true;
+      }
+      continue;
+    }
+    for (std::size_t i = 0; i < e->wls.size(); ++i) {
+      const Candidate* c = e->wls[i];
+      const bool below_threshold = threshold && c->priority < *threshold;
+      const FrAmounts removed = neg(c->usage);
+      const std::int64_t new_share = t.Share(usage, e->node, &removed);
+      if (below_threshold || StrategyAllows(strategies[0], preemptor_share, e->share, new_share)) {
+        Apply(t, usage, c->node, c->usage, -1);
+        targets.push_back(c);
+        if (WorkloadFits(t, usage, s.node, s.req, true)) {
+          fits = true;
+          break;
+        }
+        e->wls.erase(e->wls.begin(), e->wls.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        if (!e->wls.empty() && BorrowingAny(t, usage, e->node, s.frs_need)) {
+          e->share = new_share;
+          e->active = true;
+        }
+        break;
+      }
+      retry.push_back(c);
+    }
+  }
+  if (!fits && strategies.size() > 1) {
+    std::vector<Entry> again = group(retry);
+    while (!fits) {
+      Entry* e = pop_max(again);
+      if (!e) break;
+      const Candidate* c = e->wls.front();
+      const bool below_threshold = threshold && c->priority < *threshold;
+      if (!BorrowingAny(t, usage, e->node, s.frs_need)) continue;
+      if (below_threshold || StrategyAllows(strategies[1], preemptor_share, e->share, 0)) {
+        Apply(t, usage, c->node, c->usage, -1);
+        targets.push_back(c);
+        if (WorkloadFits(t, usage, s.node, s.req, true)) fits = true;
+      }
+    }
+  }
+  if (!fits) return {};
+  return FillBack(t, usage, s.node, s.req, std::move(targets), true);
+}
+
+std::string_view PolicyName(WithinClusterQueuePolicy p) {
+  switch (p) {
+    case WithinClusterQueuePolicy::Never: return "Never";
+    case WithinClusterQueuePolicy::LowerPriority: return "LowerPriority";
+    case WithinClusterQueuePolicy::LowerOrNewerEqualPriority: return "LowerOrNewerEqualPriority";
+  }
+  return "?";
+}
+std::string_view PolicyName(ReclaimWithinCohortPolicy p) {
+  switch (p) {
+    case ReclaimWithinCohortPolicy::Never: return "Never";
+    case ReclaimWithinCohortPolicy::LowerPriority: return "LowerPriority";
+    case ReclaimWithinCohortPolicy::Any: return "Any";
+  }
+  return "?";
+}
+
+}  // namespace
+
+PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& wl, const Assignment& a) {
+  PreemptionResult out;
+  const Tree& t = *st.tree_;
+  auto it = t.cq_node.find(wl.cluster_queue);
+  if (it == t.cq_node.end()) {
+    out.reasons.push_back("ClusterQueue " + wl.cluster_queue + " does not exist");
+    return out;
+  }
+  const int node = it->second;
+  const ClusterQueue& cq = t.config.cluster_queues[t.nodes[node].cq_index];
+  if (a.mode == FitMode::NoFit) {
+    out.reasons.push_back("preemption cannot make it fit: " + a.Message());
+    return out;
+  }
+  const FrAmounts req = ToFr(t, a);
+  std::vector<int> frs_need;
+  for (const auto& [fr, amount] : req)
+    if (amount > t.Available(st.usage_, node, fr)) frs_need.push_back(fr);
+  if (frs_need.empty()) {
+    out.reasons.push_back("it fits without preemption");
+    return out;
+  }
+
+  // Candidates (Kueue findCandidates).
+  std::vector<Candidate> pool;
+  const auto& policy = cq.preemption;
+  auto add = [&](const QuotaState::AdmittedWorkload& aw, int cnode, bool same) {
+    pool.push_back({aw.workload.name, aw.workload.priority, aw.sequence, cnode, same, aw.usage});
+  };
+  if (policy.within_cluster_queue != WithinClusterQueuePolicy::Never) {
+    for (const auto& name : st.admitted_by_cq_[t.nodes[node].cq_index]) {
+      const auto& aw = st.admitted_.at(name);
+      const auto& c = aw.workload;
+      bool ok = c.priority < wl.priority;
+      if (policy.within_cluster_queue == WithinClusterQueuePolicy::LowerOrNewerEqualPriority)
+        ok = ok || (c.priority == wl.priority && wl.creation_time < c.creation_time);
+      if (ok && UsesAny(aw.usage, frs_need)) add(aw, node, true);
+    }
+  }
+  const bool has_cohort = t.nodes[node].parent >= 0;
+  if (has_cohort && policy.reclaim_within_cohort != ReclaimWithinCohortPolicy::Never) {
+    const bool only_lower = policy.reclaim_within_cohort != ReclaimWithinCohortPolicy::Any;
+    for (int other : t.subtree_cqs[t.nodes[node].root]) {
+      if (other == node || !BorrowingAny(t, st.usage_, other, frs_need)) continue;
+      for (const auto& name : st.admitted_by_cq_[t.nodes[other].cq_index]) {
+        const auto& aw = st.admitted_.at(name);
+        if (only_lower && aw.workload.priority >= wl.priority) continue;
+        if (UsesAny(aw.usage, frs_need)) add(aw, other, false);
+      }
+    }
+  }
+  if (pool.empty()) {
+    std::string why = "no workload can be preempted for it: withinClusterQueue is " +
+                      std::string(PolicyName(policy.within_cluster_queue));
+    if (policy.within_cluster_queue != WithinClusterQueuePolicy::Never) why += " and no admitted workload of lower priority in ClusterQueue " + cq.name + " uses the contested resources";
+    if (!has_cohort)
+      why += "; ClusterQueue " + cq.name + " has no cohort";
+    else if (policy.reclaim_within_cohort == ReclaimWithinCohortPolicy::Never)
+      why += "; reclaimWithinCohort is Never";
+    else
+      why += "; no other ClusterQueue of the cohort borrows the contested resources with workloads it may preempt (reclaimWithinCohort " +
+             std::string(PolicyName(policy.reclaim_within_cohort)) + ")";
+    out.reasons.push_back(why);
+    return out;
+  }
+  // Kueue's candidate order: other ClusterQueues first, lower priority, more recently admitted, name.
+  std::vector<const Candidate*> candidates;
+  for (const auto& c : pool) candidates.push_back(&c);
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate* x, const Candidate* y) {
+    if (x->same_cq != y->same_cq) return !x->same_cq;
+    if (x->priority != y->priority) return x->priority < y->priority;
+    if (x->sequence != y->sequence) return x->sequence > y->sequence;
+    return x->name < y->name;
+  });
+  std::vector<const Candidate*> same_queue;
+  for (const Candidate* c : candidates)
+    if (c->same_cq) same_queue.push_back(c);
+
+  std::optional<std::int32_t> threshold;
+  bool borrow_within_cohort = false;
+  if (policy.borrow_within_cohort.policy != BorrowWithinCohortPolicy::Never) {
+    borrow_within_cohort = true;
+    std::int32_t th = wl.priority;
+    if (policy.borrow_within_cohort.max_priority_threshold && *policy.borrow_within_cohort.max_priority_threshold < th)
+      th = *policy.borrow_within_cohort.max_priority_threshold + 1;
+    threshold = th;
+  }
+  const Search search{t, st.options_, node, req, frs_need, st.usage_};
+  std::vector<const Candidate*> targets;
+  bool borrowing_path = false;
+  if (st.options_.fair_sharing) {
+    targets = FairPreemptions(search, candidates, threshold);
+  } else if (same_queue.size() == candidates.size()) {
+    targets = MinimalPreemptions(search, candidates, true, std::nullopt, false);
+  } else {
+    const bool under_nominal = std::all_of(frs_need.begin(), frs_need.end(), [&](int fr) {
+      return t.U(st.usage_, node, fr) < t.nodes[node].subtree[fr];
+    });
+    if (borrow_within_cohort) {
+      targets = MinimalPreemptions(search, candidates, true, threshold,
+                                   st.options_.protect_nominal_from_borrowing_preemption);
+      borrowing_path = !targets.empty();
+    }
+    if (targets.empty() && under_nominal) targets = MinimalPreemptions(search, candidates, false, std::nullopt, false);
+    if (targets.empty()) targets = MinimalPreemptions(search, same_queue, true, std::nullopt, false);
+  }
+  if (targets.empty()) {
+    std::string why = "preempting every eligible workload (" + std::to_string(candidates.size()) +
+                      " candidates) would still not free enough quota for ";
+    for (std::size_t i = 0; i < frs_need.size(); ++i) why += (i ? ", " : "") + t.FrName(frs_need[i]);
+    if (st.options_.fair_sharing) why += " within the fair-sharing strategies";
+    out.reasons.push_back(why);
+    return out;
+  }
+  for (const Candidate* c : targets) {
+    PreemptionReason reason = PreemptionReason::InClusterQueue;
+    if (!c->same_cq)
+      reason = st.options_.fair_sharing ? PreemptionReason::InCohortFairSharing
+               : borrowing_path        ? PreemptionReason::InCohortReclaimWhileBorrowing
+                                       : PreemptionReason::InCohortReclamation;
+    out.targets.push_back({c->name, t.nodes[c->node].name, reason});
+  }
+  return out;
+}
+
+PreemptionResult QuotaState::FindPreemptionTargets(const Workload& preemptor, const Assignment& assignment) const {
+  return QuotaEngine::FindTargets(*this, preemptor, assignment);
+}
+
+}  // namespace platoon::quota
