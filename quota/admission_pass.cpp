@@ -104,7 +104,7 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
       const Workload& wl = queue.front();
       const Assignment a = QuotaEngine::Assign(*this, wl, usage_);
       std::string why;
-      if (a.mode == FitMode::Fit && a.borrows && held_blocks(node, a, why)) {
+      if (a.mode == FitMode::Fit && held_blocks(node, a, why)) {
         // Not admitted this cycle; tried again next cycle (or left pending when nothing moves).
         continue;
       }
@@ -128,13 +128,15 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
       } else {
         why = a.Message();
       }
-      const bool waiting_within_nominal = a.mode == FitMode::Preempt && !a.borrows;
+      // Kueue adds the usage of every head that needs preemption to the cycle's snapshot, so later
+      // heads of the cohort see it as taken (kueue#4809 when the head is StrictFIFO).
+      const bool waiting_for_preemption = a.mode == FitMode::Preempt;
       if (cqs[h.cq].queueing_strategy == QueueingStrategy::StrictFIFO) {
         blocked[h.cq] = true;
         blocked_reason[h.cq] = why;
-        if (options_.waiting_head_blocks_borrowing && waiting_within_nominal) hold(persistent_hold, node, a);
+        if (options_.waiting_head_blocks_borrowing && waiting_for_preemption) hold(persistent_hold, node, a);
       } else {
-        if (options_.waiting_head_blocks_borrowing && waiting_within_nominal) hold(cycle_hold, node, a);
+        if (options_.waiting_head_blocks_borrowing && waiting_for_preemption) hold(cycle_hold, node, a);
         result.pending.push_back({wl.name, wl.cluster_queue, why});
         queue.pop_front();
       }

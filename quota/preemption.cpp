@@ -85,8 +85,10 @@ struct Search {
   const std::vector<std::int64_t>& base_usage;
 };
 
+// `allow_borrowing` is in-out: a candidate at or above the threshold turns borrowing off, and the
+// caller learns under which rule the targets were chosen.
 std::vector<const Candidate*> MinimalPreemptions(const Search& s, const std::vector<const Candidate*>& candidates,
-                                                 bool allow_borrowing, std::optional<std::int32_t> threshold,
+                                                 bool& allow_borrowing, std::optional<std::int32_t> threshold,
                                                  bool protect_nominal) {
   std::vector<std::int64_t> usage = s.base_usage;
   std::vector<const Candidate*> targets;
@@ -324,21 +326,30 @@ PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& 
   const Search search{t, st.options_, node, req, frs_need, st.usage_};
   std::vector<const Candidate*> targets;
   bool borrowing_path = false;
+  bool allow_borrowing = true;
   if (st.options_.fair_sharing) {
     targets = FairPreemptions(search, candidates, threshold);
   } else if (same_queue.size() == candidates.size()) {
-    targets = MinimalPreemptions(search, candidates, true, std::nullopt, false);
+    allow_borrowing = true;
+    targets = MinimalPreemptions(search, candidates, allow_borrowing, std::nullopt, false);
   } else {
     const bool under_nominal = std::all_of(frs_need.begin(), frs_need.end(), [&](int fr) {
       return t.U(st.usage_, node, fr) < t.nodes[node].subtree[fr];
     });
     if (borrow_within_cohort) {
-      targets = MinimalPreemptions(search, candidates, true, threshold,
+      allow_borrowing = true;
+      targets = MinimalPreemptions(search, candidates, allow_borrowing, threshold,
                                    st.options_.protect_nominal_from_borrowing_preemption);
-      borrowing_path = !targets.empty();
+      borrowing_path = !targets.empty() && allow_borrowing;
     }
-    if (targets.empty() && under_nominal) targets = MinimalPreemptions(search, candidates, false, std::nullopt, false);
-    if (targets.empty()) targets = MinimalPreemptions(search, same_queue, true, std::nullopt, false);
+    if (targets.empty() && under_nominal) {
+      allow_borrowing = false;
+      targets = MinimalPreemptions(search, candidates, allow_borrowing, std::nullopt, false);
+    }
+    if (targets.empty()) {
+      allow_borrowing = true;
+      targets = MinimalPreemptions(search, same_queue, allow_borrowing, std::nullopt, false);
+    }
   }
   if (targets.empty()) {
     std::string why = "preempting every eligible workload (" + std::to_string(candidates.size()) +
@@ -348,6 +359,7 @@ PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& 
     out.reasons.push_back(why);
     return out;
   }
+  out.allow_borrowing = allow_borrowing;
   for (const Candidate* c : targets) {
     PreemptionReason reason = PreemptionReason::InClusterQueue;
     if (!c->same_cq)

@@ -421,9 +421,9 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
           if (val <= avail) continue;
           const std::int64_t unused_nominal = std::clamp<std::int64_t>(nominal - used, 0, std::max<std::int64_t>(0, avail));
           ft.reasons.push_back("insufficient unused quota for " + rname + " in flavor " + t.flavors[f] + ": " + amt(val) +
-                               " requested, " + amt(std::max<std::int64_t>(0, avail)) + " available (nominal " +
-                               amt(unused_nominal) + " of " + amt(nominal) + " unused, borrowable " +
-                               amt(std::max<std::int64_t>(0, avail - unused_nominal)) + ")");
+                               " requested, " + amt(std::max<std::int64_t>(0, avail)) + " available (" +
+                               amt(unused_nominal) + " of nominal " + amt(nominal) + " free, " +
+                               amt(std::max<std::int64_t>(0, avail - unused_nominal)) + " borrowable)");
           const FitMode m = (val <= t.nodes[node].nominal[fr] || can_preempt_while_borrowing) ? FitMode::Preempt
                                                                                                : FitMode::NoFit;
           if (m == FitMode::NoFit)

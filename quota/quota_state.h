@@ -77,6 +77,9 @@ struct PreemptionTarget {
 struct PreemptionResult {
   std::vector<PreemptionTarget> targets;  // minimised: none can be dropped and still let it fit
   std::vector<std::string> reasons;        // why there are no targets
+  // Whether the targets were chosen so that the preemptor may borrow once they are gone (false:
+  // it must then fit within its nominal quota). Meaningful only with targets.
+  bool allow_borrowing = true;
   std::string Message() const;
 };
 
@@ -90,9 +93,10 @@ struct QuotaOptions {
   // kueue#10171/#3405: a borrowing preemptor may only take workloads whose removal leaves their
   // ClusterQueue at or above nominal in every contested flavor/resource.
   bool protect_nominal_from_borrowing_preemption = true;
-  // kueue#4809: in Kueue a pending head that could fit within nominal once others finish holds its
-  // quota against borrowers of the cohort every cycle; StrictFIFO makes that permanent. platoon only
-  // holds quota for a head whose preemptions are under way.
+  // kueue#4809: in Kueue a head that needs preemption holds its quota against the rest of the
+  // cohort for the cycle even when nothing can be preempted; under StrictFIFO it stays the head, so
+  // it holds that quota for good and borrowers starve. platoon holds quota only for a head whose
+  // preemptions are under way. true reproduces Kueue.
   bool waiting_head_blocks_borrowing = false;
 };
 

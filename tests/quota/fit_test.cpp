@@ -25,8 +25,8 @@ TEST_CASE("a ClusterQueue admits while cpu, memory and pods stay within nominal 
     CHECK(b.mode == FitMode::Preempt);
     REQUIRE(b.reasons.size() == 1);
     CHECK(b.reasons[0] ==
-          "insufficient unused quota for cpu in flavor default-flavor: 4 requested, 3 available (nominal 3 of 9 unused, "
-          "borrowable 0)");
+          "insufficient unused quota for cpu in flavor default-flavor: 4 requested, 3 available (3 of nominal 9 free, "
+          "0 borrowable)");
     CHECK(AdmitIfFits(s, Wl("c", "cluster-queue", {{"cpu", 3000}})).mode == FitMode::Fit);
     CHECK(s.Usage("cluster-queue", "default-flavor", "cpu") == 9000);
   }
@@ -76,8 +76,8 @@ TEST_CASE("flavors are tried in the order the ClusterQueue lists them") {
   CHECK(d.mode == FitMode::Preempt);
   // Every flavor needs preemption: the first one is kept, and only its shortfall is reported.
   CHECK(FlavorOf(d, "cpu") == "spot");
-  CHECK(d.Message() == "insufficient unused quota for cpu in flavor spot: 1 requested, 0 available (nominal 0 of 2 "
-                       "unused, borrowable 0)");
+  CHECK(d.Message() == "insufficient unused quota for cpu in flavor spot: 1 requested, 0 available (0 of nominal 2 free, "
+                       "0 borrowable)");
 }
 
 TEST_CASE("a pod set's node selector and tolerations decide which flavors it may use") {
@@ -119,8 +119,8 @@ TEST_CASE("ClusterQueues in a cohort borrow each other's unused quota") {
     const Assignment b = s.Assign(Wl("b1", "team-b", {{"cpu", 1000}}));
     CHECK(b.mode == FitMode::Preempt);  // team-b must reclaim
     CHECK(b.Message() ==
-          "insufficient unused quota for cpu in flavor default: 1 requested, 0 available (nominal 0 of 12 unused, "
-          "borrowable 0)");
+          "insufficient unused quota for cpu in flavor default: 1 requested, 0 available (0 of nominal 12 free, "
+          "0 borrowable)");
   }
   SUBCASE("borrowingLimit caps what team-a takes beyond its nominal") {
     QuotaState s = make(1000, std::nullopt);
@@ -176,8 +176,8 @@ TEST_CASE("hierarchical cohorts lend their own quota and respect lending limits 
   const Assignment a = s.Assign(Wl("a", "cq-a1", {{"nvidia.com/gpu", 8}}));
   CHECK(a.mode == FitMode::Preempt);
   CHECK(a.Message() ==
-        "insufficient unused quota for nvidia.com/gpu in flavor h100: 8 requested, 6 available (nominal 6 of 8 "
-        "unused, borrowable 0)");
+        "insufficient unused quota for nvidia.com/gpu in flavor h100: 8 requested, 6 available (6 of nominal 8 free, "
+        "0 borrowable)");
 }
 
 TEST_CASE("flavorFungibility decides between borrowing in one flavor and trying the next") {

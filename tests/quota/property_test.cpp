@@ -62,3 +62,125 @@ TEST_CASE("what a queue can take now never exceeds what it could take on an empt
     }
   }
 }
+
+namespace {
+
+// Whether the preemptor's assigned usage fits the state as FindPreemptionTargets judges it.
+bool FitsNow(const QuotaState& s, const Workload& wl, const Assignment& a, bool allow_borrowing) {
+  for (const auto& u : a.usage) {
+    if (!allow_borrowing && s.Usage(wl.cluster_queue, u.flavor, u.resource) + u.amount >
+                                s.Nominal(wl.cluster_queue, u.flavor, u.resource))
+      return false;
+    if (u.amount > s.Available(wl.cluster_queue, u.flavor, u.resource)) return false;
+  }
+  return true;
+}
+
+void RandomPolicies(std::mt19937& rng, QuotaConfig& cfg) {
+  for (auto& cq : cfg.cluster_queues) {
+    cq.preemption.within_cluster_queue = static_cast<WithinClusterQueuePolicy>(std::uniform_int_distribution<int>(0, 2)(rng));
+    cq.preemption.reclaim_within_cohort = static_cast<ReclaimWithinCohortPolicy>(std::uniform_int_distribution<int>(0, 2)(rng));
+    if (cq.preemption.reclaim_within_cohort != ReclaimWithinCohortPolicy::Never && std::uniform_int_distribution<int>(0, 1)(rng)) {
+      cq.preemption.borrow_within_cohort.policy = BorrowWithinCohortPolicy::LowerPriority;
+      if (std::uniform_int_distribution<int>(0, 1)(rng))
+        cq.preemption.borrow_within_cohort.max_priority_threshold = std::uniform_int_distribution<int>(0, 3)(rng);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("every preemption frees enough, and no target can be spared") {
+  int preemptions = 0;
+  for (bool fair : {false, true}) {
+    for (bool protect : {true, false}) {
+      for (std::uint32_t seed = 1000; seed < 1080; ++seed) {
+        CAPTURE(fair);
+        CAPTURE(protect);
+        CAPTURE(seed);
+        std::mt19937 rng(seed);
+        QuotaConfig cfg = RandomConfig(rng);
+        RandomPolicies(rng, cfg);
+        QuotaOptions options;
+        options.fair_sharing = fair;
+        options.protect_nominal_from_borrowing_preemption = protect;
+        QuotaState s = MustBuild(cfg, options);
+        for (int step = 0; step < 120; ++step) {
+          const Workload w = RandomWorkload(rng, cfg, step);
+          const Assignment a = s.Assign(w);
+          if (a.mode == FitMode::Fit) {
+            REQUIRE(s.Admit(w, a));
+          } else if (a.mode == FitMode::Preempt) {
+            const PreemptionResult r = s.FindPreemptionTargets(w, a);
+            if (r.targets.empty()) {
+              REQUIRE_FALSE(r.reasons.empty());
+              continue;
+            }
+            ++preemptions;
+            for (const auto& t : r.targets) {
+              REQUIRE(s.IsAdmitted(t.workload));
+              // Lower priority unless the policy allows equal priority (newer) or Any.
+              const bool same = t.cluster_queue == w.cluster_queue;
+              if (same) CHECK(t.reason == PreemptionReason::InClusterQueue);
+            }
+            // Each target is needed: with all the others gone, the preemptor still does not fit.
+            for (std::size_t keep = 0; keep < r.targets.size(); ++keep) {
+              QuotaState probe = s;
+              for (std::size_t i = 0; i < r.targets.size(); ++i)
+                if (i != keep) REQUIRE(probe.Release(r.targets[i].workload));
+              REQUIRE_MESSAGE(!FitsNow(probe, w, a, r.allow_borrowing),
+                              r.targets[keep].workload << " was not needed");
+            }
+            // Together they are enough, and the preemptor is then admitted.
+            for (const auto& t : r.targets) REQUIRE(s.Release(t.workload));
+            REQUIRE(FitsNow(s, w, a, r.allow_borrowing));
+            REQUIRE(s.Admit(w, a));
+          }
+          const std::string violation = CheckLimits(s);
+          REQUIRE_MESSAGE(violation.empty(), violation);
+        }
+      }
+    }
+  }
+  CHECK(preemptions > 100);  // the streams do exercise preemption
+}
+
+TEST_CASE("with platoon's protection a borrowing preemptor never takes another queue under its nominal quota") {
+  int checked = 0;
+  for (std::uint32_t seed = 2000; seed < 2150; ++seed) {
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    QuotaConfig cfg = RandomConfig(rng);
+    RandomPolicies(rng, cfg);
+    QuotaState s = MustBuild(cfg);
+    for (int step = 0; step < 120; ++step) {
+      const Workload w = RandomWorkload(rng, cfg, step);
+      const Assignment a = s.Assign(w);
+      if (a.mode == FitMode::Fit) {
+        REQUIRE(s.Admit(w, a));
+        continue;
+      }
+      if (a.mode != FitMode::Preempt) continue;
+      const PreemptionResult r = s.FindPreemptionTargets(w, a);
+      if (r.targets.empty()) continue;
+      QuotaState after = s;
+      for (const auto& t : r.targets) REQUIRE(after.Release(t.workload));
+      for (const auto& t : r.targets) {
+        if (t.reason != PreemptionReason::InCohortReclaimWhileBorrowing) continue;
+        ++checked;
+        for (const auto& u : a.usage) {
+          // Contested: what the preemptor could not get without preemption.
+          if (u.amount <= s.Available(w.cluster_queue, u.flavor, u.resource)) continue;
+          const std::int64_t before = s.Usage(t.cluster_queue, u.flavor, u.resource);
+          const std::int64_t now = after.Usage(t.cluster_queue, u.flavor, u.resource);
+          if (now < before)
+            CHECK_MESSAGE(now >= s.Nominal(t.cluster_queue, u.flavor, u.resource),
+                          t.workload << " took " << t.cluster_queue << " under nominal " << u.flavor << "/" << u.resource);
+        }
+      }
+      s = after;
+      REQUIRE(s.Admit(w, a));
+    }
+  }
+  CHECK(checked > 0);
+}
