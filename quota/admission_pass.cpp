@@ -1,6 +1,5 @@
 // Kueue's scheduling cycles over pending workloads: heads per ClusterQueue, entry order, FIFO rules.
 #include <algorithm>
-#include <deque>
 
 #include "quota/quota_tree.h"
 
@@ -11,6 +10,7 @@ namespace {
 struct Head {
   int cq = -1;  // index into config.cluster_queues
   Assignment assignment;
+  std::uint64_t version = 0;  // root_version_ when assigned: unchanged usage, same assignment
   std::vector<std::int64_t> path_shares;  // fair sharing: share of each node from the root's child down
   std::vector<int> path;
 };
@@ -21,17 +21,22 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
   const Tree& t = *tree_;
   const auto& cqs = t.config.cluster_queues;
   AdmissionPassResult result;
-  std::vector<std::deque<Workload>> queues(cqs.size());
-  for (auto& wl : pending) {
-    auto it = t.cq_node.find(wl.cluster_queue);
+  // Each queue is a sorted list of indices into `all` with a cursor at its head; workloads never move.
+  const std::vector<Workload> all = std::move(pending);
+  std::vector<std::vector<std::size_t>> order(cqs.size());
+  std::vector<std::size_t> cursor(cqs.size(), 0);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    auto it = t.cq_node.find(all[i].cluster_queue);
     if (it == t.cq_node.end()) {
-      result.pending.push_back({wl.name, wl.cluster_queue, "ClusterQueue " + wl.cluster_queue + " does not exist"});
+      result.pending.push_back({all[i].name, all[i].cluster_queue, "ClusterQueue " + all[i].cluster_queue + " does not exist"});
       continue;
     }
-    queues[t.nodes[it->second].cq_index].push_back(std::move(wl));
+    order[t.nodes[it->second].cq_index].push_back(i);
   }
-  for (auto& q : queues) std::sort(q.begin(), q.end(), QueueOrderLess);
-
+  for (auto& q : order)
+    std::sort(q.begin(), q.end(), [&](std::size_t a, std::size_t b) { return QueueOrderLess(all[a], all[b]); });
+  auto has_head = [&](std::size_t cq) { return cursor[cq] < order[cq].size(); };
+  auto head_of = [&](std::size_t cq) -> const Workload& { return all[order[cq][cursor[cq]]]; };
   std::vector<bool> blocked(cqs.size(), false);
   std::vector<std::string> blocked_reason(cqs.size());
   // Quota held against borrowers, per root and flavor/resource: persistent (StrictFIFO heads kept
@@ -62,12 +67,15 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
   std::vector<std::int64_t> scratch;
   while (true) {
     std::vector<Head> heads;
-    for (std::size_t i = 0; i < queues.size(); ++i)
-      if (!queues[i].empty() && !blocked[i]) heads.push_back({static_cast<int>(i), {}, {}, {}});
+    for (std::size_t i = 0; i < order.size(); ++i)
+      if (has_head(i) && !blocked[i]) heads.push_back({static_cast<int>(i), {}, {}, {}});
     if (heads.empty()) break;
     ++result.cycles;
     cycle_hold.assign(t.nodes.size() * t.fr_count, 0);
-    for (auto& h : heads) h.assignment = QuotaEngine::Assign(*this, queues[h.cq].front(), usage_);
+    for (auto& h : heads) {
+      h.assignment = QuotaEngine::Assign(*this, head_of(h.cq), usage_);
+      h.version = root_version_[t.nodes[t.cqs[h.cq].node].root];
+    }
     if (options_.fair_sharing) {
       scratch = usage_;
       for (auto& h : heads) {
@@ -81,8 +89,8 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
       }
     }
     std::stable_sort(heads.begin(), heads.end(), [&](const Head& a, const Head& b) {
-      const Workload& wa = queues[a.cq].front();
-      const Workload& wb = queues[b.cq].front();
+      const Workload& wa = head_of(a.cq);
+      const Workload& wb = head_of(b.cq);
       if (options_.fair_sharing) {
         if (!a.path.empty() && !b.path.empty() && t.nodes[a.path[0]].root == t.nodes[b.path[0]].root) {
           for (std::size_t i = 0; i < std::min(a.path.size(), b.path.size()); ++i) {
@@ -100,9 +108,9 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
     bool progress = false;
     for (auto& h : heads) {
       const int node = t.cqs[h.cq].node;
-      auto& queue = queues[h.cq];
-      const Workload& wl = queue.front();
-      const Assignment a = QuotaEngine::Assign(*this, wl, usage_);
+      const Workload& wl = head_of(h.cq);
+      const bool unchanged = h.version == root_version_[t.nodes[node].root];
+      const Assignment a = unchanged ? std::move(h.assignment) : QuotaEngine::Assign(*this, wl, usage_);
       std::string why;
       if (a.mode == FitMode::Fit && held_blocks(node, a, why)) {
         // Not admitted this cycle; tried again next cycle (or left pending when nothing moves).
@@ -111,7 +119,7 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
       if (a.mode == FitMode::Fit) {
         (void)Admit(wl, a);
         result.admitted.push_back({wl.name, a});
-        queue.pop_front();
+        ++cursor[h.cq];
         progress = true;
         continue;
       }
@@ -138,16 +146,17 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
       } else {
         if (options_.waiting_head_blocks_borrowing && waiting_for_preemption) hold(cycle_hold, node, a);
         result.pending.push_back({wl.name, wl.cluster_queue, why});
-        queue.pop_front();
+        ++cursor[h.cq];
       }
       progress = true;
     }
     if (!progress) break;
   }
-  for (std::size_t i = 0; i < queues.size(); ++i) {
+  for (std::size_t i = 0; i < order.size(); ++i) {
     bool first = true;
     std::string head_name;
-    for (const auto& wl : queues[i]) {
+    for (std::size_t k = cursor[i]; k < order[i].size(); ++k) {
+      const Workload& wl = all[order[i][k]];
       std::string why;
       if (first) {
         why = blocked[i] ? blocked_reason[i] : QuotaEngine::Assign(*this, wl, usage_).Message();

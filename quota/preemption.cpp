@@ -12,12 +12,12 @@ using FrAmounts = QuotaEngine::FrAmounts;
 using Tree = QuotaState::Tree;
 
 struct Candidate {
-  std::string name;
+  const std::string* name;
   std::int32_t priority = 0;
   std::int64_t sequence = 0;  // admission order; higher = admitted more recently
   int node = -1;
   bool same_cq = false;
-  FrAmounts usage;
+  const FrAmounts* usage;
 };
 
 std::int64_t AmountOf(const FrAmounts& amounts, int fr) {
@@ -54,7 +54,7 @@ bool WorkloadFits(const Tree& t, const std::vector<std::int64_t>& usage, int nod
 bool StaysAtOrAboveNominal(const Tree& t, const std::vector<std::int64_t>& usage, const Candidate& c,
                            const std::vector<int>& frs) {
   for (int fr : frs) {
-    const std::int64_t a = AmountOf(c.usage, fr);
+    const std::int64_t a = AmountOf((*c.usage), fr);
     if (a > 0 && t.U(usage, c.node, fr) - a < t.nodes[c.node].subtree[fr]) return false;
   }
   return true;
@@ -66,11 +66,11 @@ std::vector<const Candidate*> FillBack(const Tree& t, std::vector<std::int64_t>&
                                        const FrAmounts& req, std::vector<const Candidate*> targets,
                                        bool allow_borrowing) {
   for (int i = static_cast<int>(targets.size()) - 2; i >= 0; --i) {
-    Apply(t, usage, targets[i]->node, targets[i]->usage, +1);
+    Apply(t, usage, targets[i]->node, (*targets[i]->usage), +1);
     if (WorkloadFits(t, usage, node, req, allow_borrowing)) {
       targets.erase(targets.begin() + i);
     } else {
-      Apply(t, usage, targets[i]->node, targets[i]->usage, -1);
+      Apply(t, usage, targets[i]->node, (*targets[i]->usage), -1);
     }
   }
   return targets;
@@ -99,7 +99,7 @@ std::vector<const Candidate*> MinimalPreemptions(const Search& s, const std::vec
       if (threshold && c->priority >= *threshold) allow_borrowing = false;
       if (protect_nominal && allow_borrowing && !StaysAtOrAboveNominal(s.t, usage, *c, s.frs_need)) continue;
     }
-    Apply(s.t, usage, c->node, c->usage, -1);
+    Apply(s.t, usage, c->node, (*c->usage), -1);
     targets.push_back(c);
     if (WorkloadFits(s.t, usage, s.node, s.req, allow_borrowing)) {
       fits = true;
@@ -162,7 +162,7 @@ std::vector<const Candidate*> FairPreemptions(const Search& s, const std::vector
     if (!e) break;
     if (e->node == s.node) {
       const Candidate* c = e->wls.front();
-      Apply(t, usage, c->node, c->usage, -1);
+      Apply(t, usage, c->node, (*c->usage), -1);
       targets.push_back(c);
       if (WorkloadFits(t, usage, s.node, s.req, true)) {
         fits = true;
@@ -179,10 +179,10 @@ std::vector<const Candidate*> FairPreemptions(const Search& s, const std::vector
     for (std::size_t i = 0; i < e->wls.size(); ++i) {
       const Candidate* c = e->wls[i];
       const bool below_threshold = threshold && c->priority < *threshold;
-      const FrAmounts removed = neg(c->usage);
+      const FrAmounts removed = neg((*c->usage));
       const std::int64_t new_share = t.Share(usage, e->node, &removed);
       if (below_threshold || StrategyAllows(strategies[0], preemptor_share, e->share, new_share)) {
-        Apply(t, usage, c->node, c->usage, -1);
+        Apply(t, usage, c->node, (*c->usage), -1);
         targets.push_back(c);
         if (WorkloadFits(t, usage, s.node, s.req, true)) {
           fits = true;
@@ -207,7 +207,7 @@ std::vector<const Candidate*> FairPreemptions(const Search& s, const std::vector
       const bool below_threshold = threshold && c->priority < *threshold;
       if (!BorrowingAny(t, usage, e->node, s.frs_need)) continue;
       if (below_threshold || StrategyAllows(strategies[1], preemptor_share, e->share, 0)) {
-        Apply(t, usage, c->node, c->usage, -1);
+        Apply(t, usage, c->node, (*c->usage), -1);
         targets.push_back(c);
         if (WorkloadFits(t, usage, s.node, s.req, true)) fits = true;
       }
@@ -263,11 +263,10 @@ PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& 
   std::vector<Candidate> pool;
   const auto& policy = cq.preemption;
   auto add = [&](const QuotaState::AdmittedWorkload& aw, int cnode, bool same) {
-    pool.push_back({aw.workload.name, aw.workload.priority, aw.sequence, cnode, same, aw.usage});
+    pool.push_back({&aw.workload.name, aw.workload.priority, aw.sequence, cnode, same, &aw.usage});
   };
   if (policy.within_cluster_queue != WithinClusterQueuePolicy::Never) {
-    for (const auto& name : st.admitted_by_cq_[t.nodes[node].cq_index]) {
-      const auto& aw = st.admitted_.at(name);
+    for (const auto& aw : st.admitted_by_cq_[t.nodes[node].cq_index]) {
       const auto& c = aw.workload;
       bool ok = c.priority < wl.priority;
       if (policy.within_cluster_queue == WithinClusterQueuePolicy::LowerOrNewerEqualPriority)
@@ -280,8 +279,7 @@ PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& 
     const bool only_lower = policy.reclaim_within_cohort != ReclaimWithinCohortPolicy::Any;
     for (int other : t.subtree_cqs[t.nodes[node].root]) {
       if (other == node || !BorrowingAny(t, st.usage_, other, frs_need)) continue;
-      for (const auto& name : st.admitted_by_cq_[t.nodes[other].cq_index]) {
-        const auto& aw = st.admitted_.at(name);
+      for (const auto& aw : st.admitted_by_cq_[t.nodes[other].cq_index]) {
         if (only_lower && aw.workload.priority >= wl.priority) continue;
         if (UsesAny(aw.usage, frs_need)) add(aw, other, false);
       }
@@ -308,7 +306,7 @@ PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& 
     if (x->same_cq != y->same_cq) return !x->same_cq;
     if (x->priority != y->priority) return x->priority < y->priority;
     if (x->sequence != y->sequence) return x->sequence > y->sequence;
-    return x->name < y->name;
+    return *x->name < *y->name;
   });
   std::vector<const Candidate*> same_queue;
   for (const Candidate* c : candidates)
@@ -366,7 +364,7 @@ PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& 
       reason = st.options_.fair_sharing ? PreemptionReason::InCohortFairSharing
                : borrowing_path        ? PreemptionReason::InCohortReclaimWhileBorrowing
                                        : PreemptionReason::InCohortReclamation;
-    out.targets.push_back({c->name, t.nodes[c->node].name, reason});
+    out.targets.push_back({*c->name, t.nodes[c->node].name, reason});
   }
   return out;
 }

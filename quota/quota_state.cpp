@@ -290,6 +290,7 @@ std::expected<QuotaState, std::string> QuotaState::Build(const QuotaConfig& conf
     for (int n = info.node; n >= 0; n = t.nodes[n].parent) t.subtree_cqs[n].push_back(info.node);
 
   state.usage_.assign(t.nodes.size() * t.fr_count, 0);
+  state.root_version_.assign(t.nodes.size(), 0);
   state.admitted_by_cq_.assign(cfg.cluster_queues.size(), {});
   state.tree_ = std::move(tree);
   return state;
@@ -474,7 +475,7 @@ Assignment QuotaState::Assign(const Workload& workload) const { return QuotaEngi
 
 std::expected<void, std::string> QuotaState::Admit(const Workload& workload, const Assignment& assignment) {
   const auto& t = *tree_;
-  if (admitted_.contains(workload.name)) return std::unexpected("workload " + workload.name + " is already admitted");
+  if (admitted_index_.contains(workload.name)) return std::unexpected("workload " + workload.name + " is already admitted");
   auto it = t.cq_node.find(workload.cluster_queue);
   if (it == t.cq_node.end()) return std::unexpected("ClusterQueue " + workload.cluster_queue + " does not exist");
   if (assignment.cluster_queue != workload.cluster_queue)
@@ -487,24 +488,32 @@ std::expected<void, std::string> QuotaState::Admit(const Workload& workload, con
     aw.usage.push_back({t.Fr(f, r), u.amount});
   }
   for (const auto& [fr, amount] : aw.usage) t.AddUsage(usage_, it->second, fr, amount);
-  admitted_by_cq_[t.nodes[it->second].cq_index].push_back(workload.name);
-  admitted_.emplace(workload.name, std::move(aw));
+  ++root_version_[t.nodes[it->second].root];
+  const int cq = t.nodes[it->second].cq_index;
+  admitted_index_.emplace(workload.name, std::pair<int, std::size_t>{cq, admitted_by_cq_[cq].size()});
+  admitted_by_cq_[cq].push_back(std::move(aw));
   return {};
 }
 
 bool QuotaState::Release(std::string_view workload) {
-  auto it = admitted_.find(std::string(workload));
-  if (it == admitted_.end()) return false;
+  auto it = admitted_index_.find(std::string(workload));
+  if (it == admitted_index_.end()) return false;
   const auto& t = *tree_;
-  const int node = t.cq_node.at(it->second.workload.cluster_queue);
-  for (const auto& [fr, amount] : it->second.usage) t.AddUsage(usage_, node, fr, -amount);
-  auto& list = admitted_by_cq_[t.nodes[node].cq_index];
-  list.erase(std::find(list.begin(), list.end(), it->second.workload.name));
-  admitted_.erase(it);
+  const auto [cq, slot] = it->second;
+  auto& list = admitted_by_cq_[cq];
+  const int node = t.cqs[cq].node;
+  for (const auto& [fr, amount] : list[slot].usage) t.AddUsage(usage_, node, fr, -amount);
+  ++root_version_[t.nodes[node].root];
+  admitted_index_.erase(it);
+  if (slot + 1 != list.size()) {
+    list[slot] = std::move(list.back());
+    admitted_index_[list[slot].workload.name].second = slot;
+  }
+  list.pop_back();
   return true;
 }
 
-bool QuotaState::IsAdmitted(std::string_view workload) const { return admitted_.contains(std::string(workload)); }
+bool QuotaState::IsAdmitted(std::string_view workload) const { return admitted_index_.contains(std::string(workload)); }
 
 namespace {
 int NodeFr(const QuotaState::Tree& t, std::string_view node, std::string_view flavor, std::string_view resource,

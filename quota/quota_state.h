@@ -150,7 +150,7 @@ class QuotaState {
   // Removes an admitted workload's usage (finished, evicted or preempted). False if not admitted.
   bool Release(std::string_view workload);
   bool IsAdmitted(std::string_view workload) const;
-  std::size_t AdmittedCount() const { return admitted_.size(); }
+  std::size_t AdmittedCount() const { return admitted_index_.size(); }
 
   // Kueue's preemption target selection for a workload whose assignment is in mode Preempt,
   // against the workloads admitted in this state, followed by the minimisation pass.
@@ -188,9 +188,10 @@ class QuotaState {
   QuotaOptions options_;
   std::shared_ptr<const Tree> tree_;
   std::vector<std::int64_t> usage_;  // node * fr_count + fr
-  std::unordered_map<std::string, AdmittedWorkload> admitted_;
-  std::vector<std::vector<std::string>> admitted_by_cq_;  // cq index -> admitted names
+  std::vector<std::vector<AdmittedWorkload>> admitted_by_cq_;  // cq index -> its admitted workloads
+  std::unordered_map<std::string, std::pair<int, std::size_t>> admitted_index_;  // name -> (cq, slot)
   std::int64_t next_sequence_ = 1;
+  std::vector<std::uint64_t> root_version_;  // node's root -> bumped on every usage change below it
 
   friend class QuotaEngine;
 };
