@@ -21,9 +21,7 @@ std::string QuotaState::DescribeCohortTree() const {
     }
     out += "\n";
     for (int fr = 0; fr < t.fr_count; ++fr) {
-      if (n.subtree[fr] == 0 && n.nominal[fr] == 0 && n.borrowing_limit[fr] == kNoLimit &&
-          n.lending_limit[fr] == kNoLimit && t.U(usage_, node, fr) == 0)
-        continue;
+      if (!n.has_quota[fr] && n.subtree[fr] == 0 && t.U(usage_, node, fr) == 0) continue;
       const std::int64_t potential = t.PotentialAvailable(node, fr);
       const std::int64_t lendable = n.parent >= 0 ? n.subtree[fr] - n.guaranteed[fr] : 0;
       out += pad + "  " + t.flavors[t.FlavorOf(fr)] + "/" + t.resources[t.ResourceOf(fr)] + ": nominal " +

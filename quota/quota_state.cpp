@@ -197,6 +197,7 @@ std::expected<QuotaState, std::string> QuotaState::Build(const QuotaConfig& conf
     n.guaranteed.assign(t.fr_count, 0);
     n.borrowing_limit.assign(t.fr_count, kNoLimit);
     n.lending_limit.assign(t.fr_count, kNoLimit);
+    n.has_quota.assign(t.fr_count, 0);
     t.nodes.push_back(std::move(n));
     return static_cast<int>(t.nodes.size()) - 1;
   };
@@ -206,6 +207,7 @@ std::expected<QuotaState, std::string> QuotaState::Build(const QuotaConfig& conf
         for (const auto& rq : fq.resources) {
           const int fr = t.Fr(t.flavor_index.at(fq.name), t.resource_index.at(rq.name));
           t.nodes[node].nominal[fr] = rq.nominal_quota;
+          t.nodes[node].has_quota[fr] = 1;
           if (rq.borrowing_limit) t.nodes[node].borrowing_limit[fr] = *rq.borrowing_limit;
           if (rq.lending_limit) t.nodes[node].lending_limit[fr] = *rq.lending_limit;
         }

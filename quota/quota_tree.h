@@ -30,6 +30,7 @@ struct QuotaState::Tree {
     std::vector<std::int64_t> guaranteed;      // kept back from the parent because of lendingLimit
     std::vector<std::int64_t> borrowing_limit;  // kNoLimit when absent
     std::vector<std::int64_t> lending_limit;    // kNoLimit when absent
+    std::vector<char> has_quota;                // the object lists this flavor/resource
     std::int64_t weight_milli = 1000;
   };
   struct Group {

@@ -296,3 +296,30 @@ TEST_CASE("mangled manifests never crash the loader") {
   }
   CHECK(failures > 0);
 }
+
+TEST_CASE("the resolved cohort tree names nominal, borrowable and lendable amounts per flavor and resource") {
+  SUBCASE("a lone ClusterQueue") {
+    auto cfg = LoadKueueManifestFiles({kExamples + "single-clusterqueue.yaml"});
+    REQUIRE(cfg);
+    CHECK(quota::QuotaState::Build(*cfg)->DescribeCohortTree() ==
+          "ClusterQueue cluster-queue [BestEffortFIFO]\n"
+          "  default-flavor/cpu: nominal 9, borrowable 0, lendable 0, max usable 9, in use 0\n"
+          "  default-flavor/memory: nominal 36Gi, borrowable 0, lendable 0, max usable 36Gi, in use 0\n"
+          "  default-flavor/pods: nominal 5, borrowable 0, lendable 0, max usable 5, in use 0\n");
+  }
+  SUBCASE("hierarchical cohorts with limits") {
+    auto cfg = LoadKueueManifestFiles({kExamples + "gpu-cohorts.yaml"});
+    REQUIRE(cfg);
+    const std::string tree = quota::QuotaState::Build(*cfg)->DescribeCohortTree();
+    CHECK(tree.starts_with("Cohort org\n  h100/nvidia.com/gpu: nominal 28 (own 16), borrowable 0, lendable 0, max usable 28"));
+    CHECK(tree.find("  Cohort research (fair sharing weight 2)\n"
+                    "    h100/nvidia.com/gpu: nominal 12 (own 0), borrowable 16, lendable 12, max usable 28, in use 0\n") !=
+          std::string::npos);
+    CHECK(tree.find("    ClusterQueue team-a [BestEffortFIFO]\n"
+                    "      h100/nvidia.com/gpu: nominal 8, borrowable 8 (borrowingLimit 8), lendable 4 (lendingLimit 4), "
+                    "max usable 16, in use 0\n") != std::string::npos);
+    CHECK(tree.find("  ClusterQueue batch (fair sharing weight 500m) [BestEffortFIFO]\n"
+                    "    h100/nvidia.com/gpu: nominal 0, borrowable 28, lendable 0, max usable 28, in use 0\n") !=
+          std::string::npos);
+  }
+}

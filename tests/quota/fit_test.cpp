@@ -263,3 +263,19 @@ TEST_CASE("building the tree rejects what Kueue would leave inactive") {
     CHECK(s.error().find("has a cycle") != std::string::npos);
   }
 }
+
+TEST_CASE("the cohort tree description follows usage as workloads are admitted") {
+  QuotaConfig cfg;
+  cfg.resource_flavors = Flavors({"h100"});
+  cfg.cluster_queues = {Cq("a", "co", {Group({"nvidia.com/gpu"}, {Flavor("h100", {{"nvidia.com/gpu", 4, 2, 1}})})}),
+                        Cq("b", "co", {Group({"nvidia.com/gpu"}, {Flavor("h100", {{"nvidia.com/gpu", 4}})})})};
+  QuotaState s = MustBuild(cfg);
+  AdmitIfFits(s, Wl("w", "a", {{"nvidia.com/gpu", 5}}));
+  CHECK(s.DescribeCohortTree() ==
+        "Cohort co\n"
+        "  h100/nvidia.com/gpu: nominal 5 (own 0), borrowable 0, lendable 0, max usable 5, in use 2\n"
+        "  ClusterQueue a [BestEffortFIFO]\n"
+        "    h100/nvidia.com/gpu: nominal 4, borrowable 2 (borrowingLimit 2), lendable 1 (lendingLimit 1), max usable 6, in use 5\n"
+        "  ClusterQueue b [BestEffortFIFO]\n"
+        "    h100/nvidia.com/gpu: nominal 4, borrowable 1, lendable 4, max usable 5, in use 0\n");
+}
