@@ -361,6 +361,7 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
                           (cq.stop_policy == StopPolicy::Hold ? "Hold" : "HoldAndDrain") + ")");
     return out;
   }
+  const bool can_preempt_within_cq = cq.preemption.within_cluster_queue != WithinClusterQueuePolicy::Never;
   const bool can_preempt_while_borrowing =
       cq.preemption.borrow_within_cohort.policy != BorrowWithinCohortPolicy::Never ||
       (s.options_.fair_sharing && cq.preemption.reclaim_within_cohort != ReclaimWithinCohortPolicy::Never);
@@ -427,11 +428,12 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
                                " requested, " + amt(std::max<std::int64_t>(0, avail)) + " available (" +
                                amt(unused_nominal) + " of nominal " + amt(nominal) + " free, " +
                                amt(std::max<std::int64_t>(0, avail - unused_nominal)) + " borrowable)");
-          const FitMode m = (val <= t.nodes[node].nominal[fr] || can_preempt_while_borrowing) ? FitMode::Preempt
-                                                                                               : FitMode::NoFit;
+          const FitMode m = (val <= t.nodes[node].nominal[fr] || can_preempt_within_cq || can_preempt_while_borrowing)
+                                ? FitMode::Preempt
+                                : FitMode::NoFit;
           if (m == FitMode::NoFit)
-            ft.reasons.back() += "; preemption cannot help: the request exceeds nominal quota and "
-                                 "borrowWithinCohort is Never";
+            ft.reasons.back() += "; preemption cannot help: the request exceeds nominal quota, withinClusterQueue is "
+                                 "Never and borrowWithinCohort is Never";
           ft.mode = std::min(ft.mode, m);
         }
         for (const auto& r : ft.reasons) all_reasons.push_back(r);
