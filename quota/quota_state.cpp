@@ -517,6 +517,33 @@ bool QuotaState::Release(std::string_view workload) {
   return true;
 }
 
+std::expected<std::string, std::string> QuotaState::ResolveLocalQueue(
+    std::string_view namespace_name, std::string_view local_queue,
+    const std::map<std::string, std::string>& namespace_labels) const {
+  const QuotaConfig& cfg = tree_->config;
+  auto lq = std::find_if(cfg.local_queues.begin(), cfg.local_queues.end(), [&](const LocalQueue& q) {
+    return q.namespace_name == namespace_name && q.name == local_queue;
+  });
+  if (lq == cfg.local_queues.end())
+    return std::unexpected("LocalQueue " + std::string(local_queue) + " does not exist in namespace " + std::string(namespace_name));
+  auto it = tree_->cq_node.find(lq->cluster_queue);
+  if (it == tree_->cq_node.end())
+    return std::unexpected("LocalQueue " + std::string(namespace_name) + "/" + lq->name + " points at ClusterQueue " +
+                           lq->cluster_queue + ", which does not exist");
+  const ClusterQueue& cq = cfg.cluster_queues[tree_->nodes[it->second].cq_index];
+  if (!cq.namespace_selector.Matches(namespace_labels))
+    return std::unexpected("ClusterQueue " + cq.name + " does not admit workloads from namespace " +
+                           std::string(namespace_name) + " (its namespaceSelector " +
+                           (cq.namespace_selector.present ? "does not match the namespace's labels" : "is not set") + ")");
+  return cq.name;
+}
+
+std::optional<std::int32_t> QuotaState::PriorityClassValue(std::string_view name) const {
+  for (const auto& pc : tree_->config.priority_classes)
+    if (pc.name == name) return pc.value;
+  return std::nullopt;
+}
+
 bool QuotaState::IsAdmitted(std::string_view workload) const { return admitted_index_.contains(std::string(workload)); }
 
 namespace {

@@ -139,6 +139,15 @@ class QuotaState {
   const QuotaOptions& options() const { return options_; }
   bool HasClusterQueue(std::string_view name) const;
 
+  // The ClusterQueue a workload of `namespace_name` submitted to LocalQueue `local_queue` goes to, or
+  // why it cannot go anywhere (no such LocalQueue, no such ClusterQueue, or the ClusterQueue's
+  // namespaceSelector does not match the namespace's labels; a missing selector matches nothing).
+  std::expected<std::string, std::string> ResolveLocalQueue(
+      std::string_view namespace_name, std::string_view local_queue,
+      const std::map<std::string, std::string>& namespace_labels) const;
+  // The value of a WorkloadPriorityClass, if defined.
+  std::optional<std::int32_t> PriorityClassValue(std::string_view name) const;
+
   // Which flavors the workload would get now and whether that fits, needs preemption or cannot fit.
   // Does not change the state.
   Assignment Assign(const Workload& workload) const;

@@ -279,3 +279,25 @@ TEST_CASE("the cohort tree description follows usage as workloads are admitted")
         "  ClusterQueue b [BestEffortFIFO]\n"
         "    h100/nvidia.com/gpu: nominal 4, borrowable 1, lendable 4, max usable 5, in use 0\n");
 }
+
+TEST_CASE("a LocalQueue leads to its ClusterQueue only for namespaces the selector admits") {
+  QuotaConfig cfg;
+  cfg.resource_flavors = Flavors({"f"});
+  cfg.cluster_queues = {Cq("team-a", "", {Group({"cpu"}, {Flavor("f", {{"cpu", 1000}})})}),
+                        Cq("closed", "", {Group({"cpu"}, {Flavor("f", {{"cpu", 1000}})})})};
+  cfg.cluster_queues[0].namespace_selector.requirements = {{"team", "In", {"a"}}};
+  cfg.cluster_queues[1].namespace_selector = {};  // absent: matches nothing, as in Kueue
+  cfg.local_queues = {{"ns-a", "training", "team-a"}, {"ns-a", "old", "closed"}, {"ns-a", "gone", "nope"}};
+  cfg.priority_classes = {{"production", 1000, ""}};
+  QuotaState s = MustBuild(cfg);
+  CHECK(s.ResolveLocalQueue("ns-a", "training", {{"team", "a"}}) == "team-a");
+  CHECK(s.ResolveLocalQueue("ns-a", "training", {{"team", "b"}}).error() ==
+        "ClusterQueue team-a does not admit workloads from namespace ns-a (its namespaceSelector does not match the "
+        "namespace's labels)");
+  CHECK(s.ResolveLocalQueue("ns-a", "old", {}).error().ends_with("(its namespaceSelector is not set)"));
+  CHECK(s.ResolveLocalQueue("ns-a", "gone", {}).error() ==
+        "LocalQueue ns-a/gone points at ClusterQueue nope, which does not exist");
+  CHECK(s.ResolveLocalQueue("ns-b", "training", {}).error() == "LocalQueue training does not exist in namespace ns-b");
+  CHECK(s.PriorityClassValue("production") == 1000);
+  CHECK_FALSE(s.PriorityClassValue("nope"));
+}
