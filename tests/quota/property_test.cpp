@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <set>
 
 #include "tests/quota/random_trees.h"
 
@@ -183,4 +184,56 @@ TEST_CASE("with platoon's protection a borrowing preemptor never takes another q
     }
   }
   CHECK(checked > 0);
+}
+
+TEST_CASE("an admission pass keeps every limit, admits StrictFIFO queues as a prefix and explains every pending workload") {
+  for (bool fair : {false, true}) {
+    for (std::uint32_t seed = 3000; seed < 3100; ++seed) {
+      CAPTURE(fair);
+      CAPTURE(seed);
+      std::mt19937 rng(seed);
+      QuotaConfig cfg = RandomConfig(rng);
+      RandomPolicies(rng, cfg);
+      for (auto& cq : cfg.cluster_queues)
+        if (std::uniform_int_distribution<int>(0, 1)(rng)) cq.queueing_strategy = QueueingStrategy::StrictFIFO;
+      QuotaOptions options;
+      options.fair_sharing = fair;
+      QuotaState s = MustBuild(cfg, options);
+      std::vector<Workload> pending;
+      for (int i = 0; i < 80; ++i) pending.push_back(RandomWorkload(rng, cfg, i));
+      const AdmissionPassResult r = s.RunAdmissionPass(pending);
+      const std::string violation = CheckLimits(s);
+      REQUIRE_MESSAGE(violation.empty(), violation);
+      // Every workload ends up admitted (and still admitted unless preempted later in the pass),
+      // preempted, or pending with a reason.
+      std::set<std::string> admitted, preempted, waiting;
+      for (const auto& a : r.admitted) admitted.insert(a.workload);
+      for (const auto& p : r.preemptions)
+        for (const auto& t : p.targets) preempted.insert(t.workload);
+      for (const auto& p : r.pending) {
+        CHECK_FALSE(p.reason.empty());
+        waiting.insert(p.workload);
+      }
+      for (const auto& w : pending) {
+        const bool in = admitted.contains(w.name);
+        CHECK(in != waiting.contains(w.name));
+        CHECK(s.IsAdmitted(w.name) == (in && !preempted.contains(w.name)));
+      }
+      // A StrictFIFO queue admits a prefix of its queue order.
+      for (const auto& cq : cfg.cluster_queues) {
+        if (cq.queueing_strategy != QueueingStrategy::StrictFIFO) continue;
+        std::vector<Workload> queue;
+        for (const auto& w : pending)
+          if (w.cluster_queue == cq.name) queue.push_back(w);
+        std::sort(queue.begin(), queue.end(), QueueOrderLess);
+        bool gap = false;
+        for (const auto& w : queue) {
+          if (!admitted.contains(w.name))
+            gap = true;
+          else
+            CHECK_MESSAGE(!gap, w.name << " was admitted behind a StrictFIFO head that was not");
+        }
+      }
+    }
+  }
 }
