@@ -312,12 +312,17 @@ struct FlavorTry {
   std::vector<std::string> reasons;
 };
 
-// Whether a flavor's nodes can run the pod set at all (node labels against the pod set's node
-// selector, taints against its tolerations plus the flavor's own tolerations).
-std::string FlavorMismatch(const ResourceFlavor& flavor, const PodSet& ps) {
+// Whether a flavor's nodes can run the pod set at all: the pod set's node selector, restricted to
+// the label keys the group's flavors use (as Kueue does), must match the flavor's node labels, and
+// its NoSchedule/NoExecute taints must be tolerated by the pod set or the flavor's own tolerations.
+std::string FlavorMismatch(const ResourceFlavor& flavor, const PodSet& ps, const std::set<std::string>& group_keys) {
   for (const auto& [key, value] : ps.node_selector) {
+    if (!group_keys.contains(key)) continue;
     auto it = flavor.node_labels.find(key);
-    if (it != flavor.node_labels.end() && it->second != value)
+    if (it == flavor.node_labels.end())
+      return "flavor " + flavor.name + " has no node label " + key + ", pod set " + ps.name + " selects " + key +
+             "=" + value;
+    if (it->second != value)
       return "flavor " + flavor.name + " has node label " + key + "=" + it->second + ", pod set " + ps.name +
              " selects " + key + "=" + value;
   }
@@ -396,8 +401,12 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
       std::optional<FlavorTry> best;
       int best_flavor = -1;
       std::vector<std::string> all_reasons;
+      std::set<std::string> group_keys;
+      if (!ps.node_selector.empty())
+        for (int f : info.groups[g].flavors)
+          for (const auto& [key, value] : t.config.resource_flavors[f].node_labels) group_keys.insert(key);
       for (int f : info.groups[g].flavors) {
-        if (std::string why = FlavorMismatch(t.config.resource_flavors[f], ps); !why.empty()) {
+        if (std::string why = FlavorMismatch(t.config.resource_flavors[f], ps, group_keys); !why.empty()) {
           all_reasons.push_back(why);
           continue;
         }

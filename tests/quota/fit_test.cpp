@@ -98,6 +98,19 @@ TEST_CASE("a pod set's node selector and tolerations decide which flavors it may
   a = s.Assign(w);
   CHECK(a.mode == FitMode::Fit);
   CHECK(FlavorOf(a, "nvidia.com/gpu") == "h100");
+  SUBCASE("a selector key no flavor of the group uses is ignored") {
+    w.pod_sets[0].node_selector = {{"zone", "eu-1"}};
+    CHECK(FlavorOf(s.Assign(w), "nvidia.com/gpu") == "a100");
+  }
+  SUBCASE("a flavor without a key the group uses does not match a selector on it") {
+    QuotaConfig c2 = cfg;
+    c2.resource_flavors[0].node_labels.clear();
+    QuotaState s2 = MustBuild(c2);
+    w.pod_sets[0].node_selector = {{"gpu", "a100"}};
+    const Assignment b = s2.Assign(w);
+    CHECK(b.mode == FitMode::NoFit);
+    CHECK(b.Message().find("flavor a100 has no node label gpu, pod set main selects gpu=a100") != std::string::npos);
+  }
 }
 
 TEST_CASE("ClusterQueues in a cohort borrow each other's unused quota") {
