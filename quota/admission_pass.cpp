@@ -43,11 +43,14 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
   // waiting, Kueue-exact mode only) and per cycle (heads whose preemptions are under way).
   std::vector<std::int64_t> persistent_hold(t.nodes.size() * t.fr_count, 0);
   std::vector<std::int64_t> cycle_hold;
+  bool any_hold = false;
   auto hold = [&](std::vector<std::int64_t>& h, int node, const Assignment& a) {
+    any_hold = true;
     const int root = t.nodes[node].root;
     for (const auto& [fr, amount] : QuotaEngine::ToFr(t, a)) h[static_cast<std::size_t>(root) * t.fr_count + fr] += amount;
   };
   auto held_blocks = [&](int node, const Assignment& a, std::string& why) {
+    if (!any_hold) return false;
     const int root = t.nodes[node].root;
     for (const auto& [fr, amount] : QuotaEngine::ToFr(t, a)) {
       const std::size_t k = static_cast<std::size_t>(root) * t.fr_count + fr;

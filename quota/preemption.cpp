@@ -299,6 +299,20 @@ PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& 
     out.reasons.push_back(why);
     return out;
   }
+  // Removing a workload raises what the preemptor can get by at most that workload's usage, so when
+  // all candidates together hold less than the shortfall of some flavor/resource, no search helps.
+  for (int fr : frs_need) {
+    const std::int64_t shortfall = AmountOf(req, fr) - t.Available(st.usage_, node, fr);
+    std::int64_t held = 0;
+    for (const auto& cand : pool) held += AmountOf(*cand.usage, fr);
+    if (held < shortfall) {
+      const std::string& res = t.resources[t.ResourceOf(fr)];
+      out.reasons.push_back("preempting every eligible workload (" + std::to_string(pool.size()) +
+                            " candidates) would still not free enough quota for " + t.FrName(fr) + ": " +
+                            FormatAmount(res, shortfall) + " more needed, the candidates hold " + FormatAmount(res, held));
+      return out;
+    }
+  }
   // Kueue's candidate order: other ClusterQueues first, lower priority, more recently admitted, name.
   std::vector<const Candidate*> candidates;
   for (const auto& c : pool) candidates.push_back(&c);

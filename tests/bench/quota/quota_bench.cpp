@@ -64,7 +64,7 @@ void BM_AdmissionPass10kPending100Queues10Cohorts(benchmark::State& state) {
   const QuotaConfig cfg = Platform(10, 10, 16);
   const QuotaState base = *QuotaState::Build(cfg);
   const std::vector<Workload> pending = Pending(cfg, 10'000, 7);
-  std::size_t admitted = 0, preempted = 0;
+  std::size_t admitted = 0, preempted = 0, cycles = 0;
   for (auto _ : state) {
     state.PauseTiming();
     QuotaState s = base;
@@ -73,10 +73,12 @@ void BM_AdmissionPass10kPending100Queues10Cohorts(benchmark::State& state) {
     AdmissionPassResult r = s.RunAdmissionPass(std::move(copy));
     admitted = r.admitted.size();
     preempted = r.preemptions.size();
+    cycles = static_cast<std::size_t>(r.cycles);
     benchmark::DoNotOptimize(r);
   }
   state.counters["admitted"] = static_cast<double>(admitted);
   state.counters["preemptions"] = static_cast<double>(preempted);
+  state.counters["cycles"] = static_cast<double>(cycles);
 }
 BENCHMARK(BM_AdmissionPass10kPending100Queues10Cohorts)->Unit(benchmark::kMillisecond);
 
