@@ -446,16 +446,15 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
           ft.mode = std::min(ft.mode, m);
         }
         for (const auto& r : ft.reasons) all_reasons.push_back(r);
+        const bool stop =
+            (ft.mode == FitMode::Fit && (!ft.borrows || cq.flavor_fungibility.when_can_borrow == WhenCanBorrow::MayStopSearch)) ||
+            (ft.mode == FitMode::Preempt && cq.flavor_fungibility.when_can_preempt == WhenCanPreempt::MayStopSearch);
         const bool better = !best || ft.mode > best->mode || (ft.mode == best->mode && best->borrows && !ft.borrows);
         if (better) {
-          best = ft;
+          best = std::move(ft);
           best_flavor = f;
         }
-        if (ft.mode == FitMode::Fit &&
-            (!ft.borrows || cq.flavor_fungibility.when_can_borrow == WhenCanBorrow::MayStopSearch))
-          break;
-        if (ft.mode == FitMode::Preempt && cq.flavor_fungibility.when_can_preempt == WhenCanPreempt::MayStopSearch)
-          break;
+        if (stop) break;
       }
       if (!best || best->mode == FitMode::NoFit) {
         out.mode = FitMode::NoFit;
