@@ -115,106 +115,148 @@ bool StrategyAllows(Strategy st, std::int64_t preemptor_new, std::int64_t target
   return st == Strategy::LessThanOrEqualToFinalShare ? preemptor_new <= target_new : preemptor_new < target_old;
 }
 
+// Kueue's fair-sharing target order over the cohort tree: from the root, descend into the child
+// (ClusterQueue or cohort) with the highest share, preferring a cohort on ties; prune ClusterQueues
+// without candidates or not borrowing (except the preemptor's own) and cohorts not borrowing that
+// are not above the preemptor. Shares are compared between the children of the lowest common
+// cohort of preemptor and target ("almost lowest common ancestors").
+class FairOrdering {
+ public:
+  FairOrdering(const Tree& t, const std::vector<std::int64_t>& usage, int preemptor,
+               const std::vector<const Candidate*>& candidates)
+      : t_(t), usage_(usage), preemptor_(preemptor), pruned_(t.nodes.size(), 0), on_path_(t.nodes.size(), 0),
+        queue_(t.nodes.size()) {
+    for (int n = t.nodes[preemptor].parent; n >= 0; n = t.nodes[n].parent) on_path_[n] = 1;
+    for (const Candidate* c : candidates) queue_[c->node].push_back(c);
+  }
+  bool Done() const {
+    const int root = t_.nodes[preemptor_].root;
+    return root == preemptor_ ? queue_[preemptor_].empty() : pruned_[root] != 0;
+  }
+  // The next ClusterQueue to take from, or -1 when this step only pruned nodes.
+  int Next() {
+    const int root = t_.nodes[preemptor_].root;
+    if (root == preemptor_) return queue_[preemptor_].empty() ? -1 : preemptor_;
+    return Descend(root);
+  }
+  std::vector<const Candidate*>& Workloads(int cq) { return queue_[cq]; }
+  void Drop(int cq) { pruned_[cq] = 1; }
+  // The children of the lowest common cohort on the preemptor's and the target's side.
+  std::pair<int, int> AlmostLca(int target) const {
+    std::vector<int> a, b;
+    for (int n = preemptor_; n >= 0; n = t_.nodes[n].parent) a.push_back(n);
+    for (int n = target; n >= 0; n = t_.nodes[n].parent) b.push_back(n);
+    std::size_t i = a.size(), j = b.size();
+    while (i > 0 && j > 0 && a[i - 1] == b[j - 1]) --i, --j;
+    return {a[i > 0 ? i - 1 : 0], b[j > 0 ? j - 1 : 0]};
+  }
+
+ private:
+  int Descend(int cohort) {
+    int best_cq = -1, best_cohort = -1;
+    std::int64_t best_cq_share = -1, best_cohort_share = -1;
+    for (int child : t_.nodes[cohort].children) {
+      if (pruned_[child]) continue;
+      const std::int64_t share = t_.Share(usage_, child);
+      if (t_.nodes[child].is_cq) {
+        if ((share == 0 && child != preemptor_) || queue_[child].empty()) {
+          pruned_[child] = 1;
+        } else if (share >= best_cq_share) {
+          best_cq_share = share;
+          best_cq = child;
+        }
+      } else if (share == 0 && !on_path_[child]) {
+        pruned_[child] = 1;
+      } else if (share >= best_cohort_share) {
+        best_cohort_share = share;
+        best_cohort = child;
+      }
+    }
+    if (best_cq < 0 && best_cohort < 0) {
+      pruned_[cohort] = 1;
+      return -1;
+    }
+    if (best_cohort >= 0 && best_cohort_share >= best_cq_share) return Descend(best_cohort);
+    return best_cq;
+  }
+
+  const Tree& t_;
+  const std::vector<std::int64_t>& usage_;
+  int preemptor_;
+  std::vector<char> pruned_;
+  std::vector<char> on_path_;
+  std::vector<std::vector<const Candidate*>> queue_;  // per ClusterQueue node, in candidate order
+};
+
 std::vector<const Candidate*> FairPreemptions(const Search& s, const std::vector<const Candidate*>& candidates,
                                               std::optional<std::int32_t> threshold) {
   const auto& strategies = s.options.fair_sharing_strategies;
   if (strategies.empty()) return {};
-  std::vector<std::int64_t> usage = s.base_usage;
   const Tree& t = s.t;
-  struct Entry {
-    int node;
-    std::vector<const Candidate*> wls;
-    std::int64_t share;
-    bool active = true;
+  std::vector<std::int64_t> usage = s.base_usage;
+  // Share of `node` with `amounts` added at ClusterQueue `at` (sign -1 removes them).
+  auto share_with = [&](int node, int at, const FrAmounts& amounts, int sign) {
+    Apply(t, usage, at, amounts, sign);
+    const std::int64_t share = t.Share(usage, node);
+    Apply(t, usage, at, amounts, -sign);
+    return share;
   };
-  auto group = [&](const std::vector<const Candidate*>& cands) {
-    std::vector<Entry> entries;
-    for (const Candidate* c : cands) {
-      auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.node == c->node; });
-      if (it == entries.end()) {
-        entries.push_back({c->node, {}, t.Share(usage, c->node)});
-        it = entries.end() - 1;
-      }
-      it->wls.push_back(c);
-    }
-    return entries;
-  };
-  auto pop_max = [&](std::vector<Entry>& entries) -> Entry* {
-    Entry* best = nullptr;
-    for (auto& e : entries)
-      if (e.active && (!best || e.share > best->share || (e.share == best->share && t.nodes[e.node].name < t.nodes[best->node].name)))
-        best = &e;
-    if (best) best->active = false;
-    return best;
-  };
-  auto neg = [](const FrAmounts& a) {
-    FrAmounts out = a;
-    for (auto& [fr, v] : out) v = -v;
-    return out;
-  };
+  auto fits = [&] { return WorkloadFits(t, usage, s.node, s.req, true); };
+  auto below_threshold = [&](const Candidate* c) { return threshold && c->priority < *threshold; };
 
   std::vector<const Candidate*> targets, retry;
-  bool fits = false;
-  std::int64_t preemptor_share = t.Share(usage, s.node, &s.req);
-  std::vector<Entry> entries = group(candidates);
-  while (!fits) {
-    Entry* e = pop_max(entries);
-    if (!e) break;
-    if (e->node == s.node) {
-      const Candidate* c = e->wls.front();
-      Apply(t, usage, c->node, (*c->usage), -1);
-      targets.push_back(c);
-      if (WorkloadFits(t, usage, s.node, s.req, true)) {
-        fits = true;
-        break;
-      }
-      preemptor_share = t.Share(usage, s.node, &s.req);
-      e->wls.erase(e->wls.begin());
-      if (!e->wls.empty()) {
-        e->share = t.Share(usage, e->node);
-        e->active = true;
-      }
-      continue;
-    }
-    for (std::size_t i = 0; i < e->wls.size(); ++i) {
-      const Candidate* c = e->wls[i];
-      const bool below_threshold = threshold && c->priority < *threshold;
-      const FrAmounts removed = neg((*c->usage));
-      const std::int64_t new_share = t.Share(usage, e->node, &removed);
-      if (below_threshold || StrategyAllows(strategies[0], preemptor_share, e->share, new_share)) {
-        Apply(t, usage, c->node, (*c->usage), -1);
+  {
+    FairOrdering ordering(t, usage, s.node, candidates);
+    while (!ordering.Done()) {
+      const int cq = ordering.Next();
+      if (cq < 0) continue;
+      auto& wls = ordering.Workloads(cq);
+      if (cq == s.node) {
+        const Candidate* c = wls.front();
+        wls.erase(wls.begin());
+        Apply(t, usage, c->node, *c->usage, -1);
         targets.push_back(c);
-        if (WorkloadFits(t, usage, s.node, s.req, true)) {
-          fits = true;
-          break;
-        }
-        e->wls.erase(e->wls.begin(), e->wls.begin() + static_cast<std::ptrdiff_t>(i) + 1);
-        if (!e->wls.empty() && BorrowingAny(t, usage, e->node, s.frs_need)) {
-          e->share = new_share;
-          e->active = true;
-        }
-        break;
+        if (fits()) return FillBack(t, usage, s.node, s.req, std::move(targets), true);
+        continue;
       }
-      retry.push_back(c);
-    }
-  }
-  if (!fits && strategies.size() > 1) {
-    std::vector<Entry> again = group(retry);
-    while (!fits) {
-      Entry* e = pop_max(again);
-      if (!e) break;
-      const Candidate* c = e->wls.front();
-      const bool below_threshold = threshold && c->priority < *threshold;
-      if (!BorrowingAny(t, usage, e->node, s.frs_need)) continue;
-      if (below_threshold || StrategyAllows(strategies[1], preemptor_share, e->share, 0)) {
-        Apply(t, usage, c->node, (*c->usage), -1);
-        targets.push_back(c);
-        if (WorkloadFits(t, usage, s.node, s.req, true)) fits = true;
+      const auto [mine, theirs] = ordering.AlmostLca(cq);
+      const std::int64_t preemptor_new = share_with(mine, s.node, s.req, +1);
+      const std::int64_t target_old = t.Share(usage, theirs);
+      while (!wls.empty()) {
+        const Candidate* c = wls.front();
+        wls.erase(wls.begin());
+        const std::int64_t target_new = share_with(theirs, c->node, *c->usage, -1);
+        if (below_threshold(c) || StrategyAllows(strategies[0], preemptor_new, target_old, target_new)) {
+          Apply(t, usage, c->node, *c->usage, -1);
+          targets.push_back(c);
+          if (fits()) return FillBack(t, usage, s.node, s.req, std::move(targets), true);
+          break;  // shares changed: choose the target queue again
+        }
+        retry.push_back(c);
       }
     }
   }
-  if (!fits) return {};
-  return FillBack(t, usage, s.node, s.req, std::move(targets), true);
+  if (strategies.size() > 1) {
+    FairOrdering ordering(t, usage, s.node, retry);
+    while (!ordering.Done()) {
+      const int cq = ordering.Next();
+      if (cq < 0) continue;
+      auto& wls = ordering.Workloads(cq);
+      const auto [mine, theirs] = ordering.AlmostLca(cq);
+      const std::int64_t preemptor_new = share_with(mine, s.node, s.req, +1);
+      const std::int64_t target_old = t.Share(usage, theirs);
+      const Candidate* c = wls.front();
+      if (below_threshold(c) || StrategyAllows(strategies[1], preemptor_new, target_old, 0)) {
+        wls.erase(wls.begin());
+        Apply(t, usage, c->node, *c->usage, -1);
+        targets.push_back(c);
+        if (fits()) return FillBack(t, usage, s.node, s.req, std::move(targets), true);
+      }
+      // Another queue with an equal share may still qualify: drop this one.
+      ordering.Drop(cq);
+    }
+  }
+  return {};
 }
 
 std::string_view PolicyName(WithinClusterQueuePolicy p) {
