@@ -1,5 +1,6 @@
 // Kueue's preemption target selection (classical and fair sharing) and the minimisation pass.
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 #include "quota/quota_tree.h"
@@ -11,6 +12,15 @@ namespace {
 using FrAmounts = QuotaEngine::FrAmounts;
 using Tree = QuotaState::Tree;
 
+// Kueue's classification of a candidate (hierarchical classical preemption).
+enum class Variant {
+  Never,
+  WithinClusterQueue,       // same queue as the preemptor
+  HierarchicalReclaim,      // the preemptor's position in the tree gives it the quota
+  ReclaimWithoutBorrowing,  // only if the preemptor then fits without borrowing
+  ReclaimWhileBorrowing,    // also while the preemptor borrows (borrowWithinCohort)
+};
+
 struct Candidate {
   const std::string* name;
   std::int32_t priority = 0;
@@ -18,7 +28,16 @@ struct Candidate {
   int node = -1;
   bool same_cq = false;
   const FrAmounts* usage;
+  Variant variant = Variant::Never;
+  int lca = -1;  // common cohort with the preemptor through which it is reached
 };
+
+// Kueue's candidate order: lower priority, more recently admitted, then name.
+bool CandidateLess(const Candidate* x, const Candidate* y) {
+  if (x->priority != y->priority) return x->priority < y->priority;
+  if (x->sequence != y->sequence) return x->sequence > y->sequence;
+  return *x->name < *y->name;
+}
 
 std::int64_t AmountOf(const FrAmounts& amounts, int fr) {
   for (const auto& [f, a] : amounts)
@@ -276,6 +295,169 @@ std::string_view PolicyName(ReclaimWithinCohortPolicy p) {
   return "?";
 }
 
+
+// Kueue's classical preemption over hierarchical cohorts: candidates the preemptor has a
+// hierarchical claim on, then candidates it may take by priority, then its own queue's; tried with
+// and without borrowing in Kueue's order; each target valid only while its queue (and the cohorts
+// up to the common one) is above nominal in a contested flavor/resource; then minimisation.
+PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, const std::vector<std::int64_t>& base,
+                                  const std::vector<std::vector<QuotaState::AdmittedWorkload>>& admitted,
+                                  const Workload& wl, int node, const FrAmounts& req, const std::vector<int>& frs_need) {
+  PreemptionResult out;
+  const ClusterQueue& cq = t.config.cluster_queues[t.nodes[node].cq_index];
+  const auto& policy = cq.preemption;
+  const bool borrow_allowed = policy.borrow_within_cohort.policy != BorrowWithinCohortPolicy::Never;
+  const auto& threshold = policy.borrow_within_cohort.max_priority_threshold;
+  auto within_nominal = [&](const std::vector<std::int64_t>& usage, int n) {
+    return std::none_of(frs_need.begin(), frs_need.end(), [&](int fr) { return t.Borrowing(usage, n, fr); });
+  };
+  auto classify = [&](const QuotaState::AdmittedWorkload& aw, bool same, bool advantage) {
+    if (!UsesAny(aw.usage, frs_need)) return Variant::Never;
+    const std::int32_t mine = wl.priority, theirs = aw.workload.priority;
+    const bool lower = mine > theirs;
+    bool too_high;
+    if (same) {
+      too_high = policy.within_cluster_queue == WithinClusterQueuePolicy::Never ||
+                 (policy.within_cluster_queue == WithinClusterQueuePolicy::LowerPriority && !lower) ||
+                 (policy.within_cluster_queue == WithinClusterQueuePolicy::LowerOrNewerEqualPriority &&
+                  !(lower || (mine == theirs && wl.creation_time < aw.workload.creation_time)));
+    } else {
+      too_high = policy.reclaim_within_cohort == ReclaimWithinCohortPolicy::Never ||
+                 (policy.reclaim_within_cohort == ReclaimWithinCohortPolicy::LowerPriority && !lower);
+    }
+    if (too_high) return Variant::Never;
+    if (same) return Variant::WithinClusterQueue;
+    if (advantage) return Variant::HierarchicalReclaim;
+    if (!borrow_allowed) return Variant::ReclaimWithoutBorrowing;
+    if (theirs >= mine || (threshold && theirs > *threshold)) return Variant::ReclaimWithoutBorrowing;
+    return Variant::ReclaimWhileBorrowing;
+  };
+  std::vector<Candidate> pool;
+  std::vector<int> group;  // 0 hierarchical, 1 by priority, 2 same queue
+  auto add_from = [&](int cq_node, int lca, bool same, bool advantage, int g) {
+    for (const auto& aw : admitted[t.nodes[cq_node].cq_index]) {
+      const Variant v = classify(aw, same, advantage);
+      if (v == Variant::Never) continue;
+      pool.push_back({&aw.workload.name, aw.workload.priority, aw.sequence, cq_node, same, &aw.usage, v, lca});
+      group.push_back(g);
+    }
+  };
+  if (policy.within_cluster_queue != WithinClusterQueuePolicy::Never) add_from(node, -1, true, false, 2);
+  if (t.nodes[node].parent >= 0 && policy.reclaim_within_cohort != ReclaimWithinCohortPolicy::Never) {
+    // Whether the request fits in the node's quota, and what is left for the parent to provide.
+    FrAmounts remaining = req;
+    auto fits_in = [&](int n) {
+      bool fits = true;
+      for (auto& [fr, v] : remaining) {
+        if (t.U(base, n, fr) + v > t.nodes[n].subtree[fr]) fits = false;
+        v = std::max<std::int64_t>(0, v - std::max<std::int64_t>(0, t.nodes[n].guaranteed[fr] - t.U(base, n, fr)));
+      }
+      return fits;
+    };
+    bool advantage = fits_in(node);
+    std::function<void(int, int, int, bool)> collect = [&](int current, int subtree_root, int skip, bool adv) {
+      for (int child : t.nodes[current].children) {
+        if (child == skip || child == node) continue;
+        if (within_nominal(base, child)) continue;
+        if (t.nodes[child].is_cq)
+          add_from(child, subtree_root, false, adv, adv ? 0 : 1);
+        else
+          collect(child, subtree_root, skip, adv);
+      }
+    };
+    int previous = -1;
+    for (int cur = t.nodes[node].parent; cur >= 0; cur = t.nodes[cur].parent) {
+      collect(cur, cur, previous, advantage);
+      advantage = fits_in(cur) || advantage;
+      previous = cur;
+    }
+  }
+  bool from_others = false, hierarchical = false;
+  for (int g : group) {
+    from_others = from_others || g != 2;
+    hierarchical = hierarchical || g == 0;
+  }
+  if (pool.empty()) {
+    std::string why = "no workload can be preempted for it: withinClusterQueue is " +
+                      std::string(PolicyName(policy.within_cluster_queue));
+    if (policy.within_cluster_queue != WithinClusterQueuePolicy::Never)
+      why += " and no admitted workload of lower priority in ClusterQueue " + cq.name + " uses the contested resources";
+    if (t.nodes[node].parent < 0)
+      why += "; ClusterQueue " + cq.name + " has no cohort";
+    else if (policy.reclaim_within_cohort == ReclaimWithinCohortPolicy::Never)
+      why += "; reclaimWithinCohort is Never";
+    else
+      why += "; no other ClusterQueue of the cohort borrows the contested resources with workloads it may preempt "
+             "(reclaimWithinCohort " + std::string(PolicyName(policy.reclaim_within_cohort)) + ")";
+    out.reasons.push_back(why);
+    return out;
+  }
+  for (int fr : frs_need) {
+    const std::int64_t shortfall = AmountOf(req, fr) - t.Available(base, node, fr);
+    std::int64_t held = 0;
+    for (const auto& cand : pool) held += AmountOf(*cand.usage, fr);
+    if (held < shortfall) {
+      const std::string& res = t.resources[t.ResourceOf(fr)];
+      out.reasons.push_back("preempting every eligible workload (" + std::to_string(pool.size()) +
+                            " candidates) would still not free enough quota for " + t.FrName(fr) + ": " +
+                            FormatAmount(res, shortfall) + " more needed, the candidates hold " + FormatAmount(res, held));
+      return out;
+    }
+  }
+  std::vector<const Candidate*> ordered;
+  for (int g = 0; g < 3; ++g) {
+    const std::size_t first = ordered.size();
+    for (std::size_t i = 0; i < pool.size(); ++i)
+      if (group[i] == g) ordered.push_back(&pool[i]);
+    std::sort(ordered.begin() + static_cast<std::ptrdiff_t>(first), ordered.end(), CandidateLess);
+  }
+  const bool under_nominal = std::all_of(frs_need.begin(), frs_need.end(), [&](int fr) {
+    return t.U(base, node, fr) < t.nodes[node].subtree[fr];
+  });
+  std::vector<bool> attempts;
+  if (!from_others || (!borrow_allowed && !under_nominal))
+    attempts = {true};
+  else if (!borrow_allowed && !hierarchical)
+    attempts = {false, true};
+  else
+    attempts = {true, false};
+
+  for (const bool borrow : attempts) {
+    std::vector<std::int64_t> usage = base;
+    std::vector<const Candidate*> targets;
+    for (const Candidate* c : ordered) {
+      if (!c->same_cq) {
+        if (borrow && c->variant == Variant::ReclaimWithoutBorrowing) continue;
+        if (within_nominal(usage, c->node)) continue;
+        bool valid = true;
+        for (int n = t.nodes[c->node].parent; n >= 0 && n != c->lca; n = t.nodes[n].parent)
+          if (within_nominal(usage, n)) valid = false;
+        if (!valid) continue;
+        if (options.protect_nominal_from_borrowing_preemption && borrow && c->variant == Variant::ReclaimWhileBorrowing &&
+            !StaysAtOrAboveNominal(t, usage, *c, frs_need))
+          continue;
+      }
+      Apply(t, usage, c->node, *c->usage, -1);
+      targets.push_back(c);
+      if (!WorkloadFits(t, usage, node, req, borrow)) continue;
+      targets = FillBack(t, usage, node, req, std::move(targets), borrow);
+      out.allow_borrowing = borrow;
+      for (const Candidate* target : targets) {
+        PreemptionReason reason = PreemptionReason::InCohortReclamation;
+        if (target->variant == Variant::WithinClusterQueue) reason = PreemptionReason::InClusterQueue;
+        if (target->variant == Variant::ReclaimWhileBorrowing) reason = PreemptionReason::InCohortReclaimWhileBorrowing;
+        out.targets.push_back({*target->name, t.nodes[target->node].name, reason});
+      }
+      return out;
+    }
+  }
+  std::string why = "preempting every eligible workload (" + std::to_string(pool.size()) +
+                    " candidates) would still not free enough quota for ";
+  for (std::size_t i = 0; i < frs_need.size(); ++i) why += (i ? ", " : "") + t.FrName(frs_need[i]);
+  out.reasons.push_back(why);
+  return out;
+}
+
 }  // namespace
 
 PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& wl, const Assignment& a) {
@@ -301,7 +483,10 @@ PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& 
     return out;
   }
 
-  // Candidates (Kueue findCandidates).
+  if (!st.options_.fair_sharing)
+    return ClassicalTargets(t, st.options_, st.usage_, st.admitted_by_cq_, wl, node, req, frs_need);
+
+  // Fair sharing candidates (Kueue findCandidates).
   std::vector<Candidate> pool;
   const auto& policy = cq.preemption;
   auto add = [&](const QuotaState::AdmittedWorkload& aw, int cnode, bool same) {

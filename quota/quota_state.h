@@ -183,16 +183,16 @@ class QuotaState {
   // The resolved cohort tree with nominal, borrowable and lendable amounts per flavor and resource.
   std::string DescribeCohortTree() const;
 
-  // Implementation detail made public only for the tree walkers in the .cpp files.
+  // Implementation details, public only for the algorithms in the .cpp files.
   struct Tree;
-
- private:
   struct AdmittedWorkload {
     Workload workload;
     Assignment assignment;
     std::vector<std::pair<int, std::int64_t>> usage;  // flavor-resource id -> amount
     std::int64_t sequence = 0;                         // admission order, later = newer
   };
+
+ private:
 
   QuotaOptions options_;
   std::shared_ptr<const Tree> tree_;

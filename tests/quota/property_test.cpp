@@ -167,7 +167,8 @@ TEST_CASE("with platoon's protection a borrowing preemptor never takes another q
       QuotaState after = s;
       for (const auto& t : r.targets) REQUIRE(after.Release(t.workload));
       for (const auto& t : r.targets) {
-        if (t.reason != PreemptionReason::InCohortReclaimWhileBorrowing) continue;
+        // A preemptor that will borrow; without borrowing it only takes back its own nominal quota.
+        if (t.reason != PreemptionReason::InCohortReclaimWhileBorrowing || !r.allow_borrowing) continue;
         ++checked;
         for (const auto& u : a.usage) {
           // Contested: what the preemptor could not get without preemption.
