@@ -8,7 +8,11 @@ PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev libboost-graph-dev libyaml-cpp-dev prometheus-cpp-dev
   doctest-dev libbenchmark-dev libsimdjson-dev libssl-dev zlib1g-dev libbrotli-dev
   clang libclang-rt-14-dev openssl
+  chromium
 )
+# The simulation report's charting library is installed at build time with npm ci; keep a node/npm
+# that is already there (e.g. from NodeSource), else take Debian's.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
