@@ -23,7 +23,7 @@ std::expected<ReferenceTable, LoadError> ParseReferenceTable(CsvReader reader, i
   if (!reader.RowError().empty()) return std::unexpected(reader.ErrorAt("header: " + reader.RowError()));
   ReferenceTable table;
   table.source = reader.Name();
-  const auto& header = reader.Fields();
+  const std::vector<std::string_view>& header = reader.Fields();  // valid until the next row
   if (header.size() <= static_cast<std::size_t>(key_columns)) {
     return std::unexpected(reader.ErrorAt(Format(
         "header: {} columns, expected {} key columns and at least one value column", header.size(), key_columns)));
@@ -33,11 +33,12 @@ std::expected<ReferenceTable, LoadError> ParseReferenceTable(CsvReader reader, i
     if (name.empty()) return std::unexpected(reader.ErrorAt(Format("header: column {} has no name", i + 1)));
     (i < static_cast<std::size_t>(key_columns) ? table.key_columns : table.value_columns).push_back(std::move(name));
   }
+  const std::size_t width = table.key_columns.size() + table.value_columns.size();
   while (reader.Next()) {
     const auto& f = reader.Fields();
     if (!reader.RowError().empty()) return std::unexpected(reader.ErrorAt(reader.RowError()));
-    if (f.size() != header.size()) {
-      return std::unexpected(reader.ErrorAt(Format("{} fields, the header has {}", f.size(), header.size())));
+    if (f.size() != width) {
+      return std::unexpected(reader.ErrorAt(Format("{} fields, the header has {}", f.size(), width)));
     }
     ReferenceTable::Row row;
     for (std::size_t i = 0; i < f.size(); ++i) {

@@ -59,3 +59,9 @@ TEST_CASE("FGD policy and workload names are normalised") {
   CHECK(FgdPolicyName("FGD") == "FGD");
   CHECK(FgdWorkloadName("../x/openb_pod_list_default.csv") == "openb_pod_list_default");
 }
+
+TEST_CASE("a reference row wider than the header is rejected (found by fuzz_reference_table)") {
+  auto t = ParseReferenceTable(CsvReader::FromString("r.csv", "workload,sc_policy,n\nw,01-Random,10,13.70,13.75\n"), 2);
+  REQUIRE_FALSE(t.has_value());
+  CHECK(t.error().ToString() == "r.csv:2: 5 fields, the header has 3");
+}
