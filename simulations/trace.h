@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "quota/resources.h"
@@ -22,6 +23,7 @@ struct TraceNode {
   ResourceList capacity;  // cpu (milli), memory (bytes), nvidia.com/gpu (devices)
   std::int32_t gpus = 0;
   std::string gpu_model;  // "" for a node without GPUs
+  std::vector<std::pair<std::string, std::string>> labels;  // sorted by key
   friend bool operator==(const TraceNode&, const TraceNode&) = default;
 };
 
