@@ -301,6 +301,27 @@ std::string SummaryJson(const SimulationReport& report, const std::vector<Policy
     }
   }
   (best && any_ref) ? j.Bool(beats) : j.Raw("null");
+  // Queueing: each policy's mean delay over all jobs (mean over seeds), and the lowest.
+  j.Key("mean_queueing_delay_s");
+  j.BeginObject();
+  std::optional<double> lowest;
+  std::string lowest_policy;
+  for (std::size_t i = 0; i < digests.size(); ++i) {
+    std::vector<double> per_seed;
+    for (const auto& s : digests[i].summaries) {
+      if (!s.queues.empty() && s.queues.back().delay_s.count > 0) per_seed.push_back(s.queues.back().delay_s.mean);
+    }
+    if (per_seed.empty()) continue;
+    const double m = StatsOverSeeds(per_seed).mean;
+    j.Key(report.policies[i].policy);
+    j.Double(m);
+    if (!lowest || m < *lowest) {
+      lowest = m;
+      lowest_policy = report.policies[i].policy;
+    }
+  }
+  j.EndObject();
+  j.Key("lowest_mean_queueing_delay_policy"); lowest ? j.String(lowest_policy) : j.Raw("null");
   j.EndObject();
   j.Key("notes");
   j.BeginArray();

@@ -28,6 +28,9 @@ TEST_CASE("summary.json puts the published figures beside platoon's") {
   CHECK(json.find("\"best_platoon_unallocated_gpu_pct_at_arrived100\": 4.5") != std::string::npos);
   CHECK(json.find("\"beats_every_published_policy\": true") != std::string::npos);
   CHECK(json.find("\"gangs_stranded\": 0") != std::string::npos);
+  // Both sample policies: jobs wait 60 s and 7,200 s, so 3,630 s on average.
+  CHECK(json.find("\"mean_queueing_delay_s\": {\n      \"binpack\": 3630,\n      \"spread\": 3630\n    }") != std::string::npos);
+  CHECK(json.find("\"lowest_mean_queueing_delay_policy\": \"binpack\"") != std::string::npos);
 }
 
 TEST_CASE("the comparison says so when platoon does not beat a published policy") {

@@ -84,3 +84,18 @@ TEST_CASE("a scenario with a job list and a bad trace row reports what it skippe
   CHECK(strict.error().ToString() == (dir / "pods.csv").string() + ":3: column cpu_milli: \"x\" is not an integer");
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("the small hand-checkable scenario loads its nodes and job list") {
+  auto s = LoadScenario(ScenarioDir() + "/small-cohort.yaml");
+  REQUIRE_MESSAGE(s.has_value(), s.error().ToString());
+  CHECK(s->quota_kueue.ends_with("/simulations/scenarios/small/kueue.yaml"));
+  auto in = LoadScenarioInputs(*s);
+  REQUIRE_MESSAGE(in.has_value(), in.error().ToString());
+  CHECK(in->nodes.size() == 2);
+  REQUIRE(in->jobs.size() == 4);
+  CHECK(in->jobs[0].name == "a-gang-16");
+  CHECK(in->jobs[0].TotalPods() == 2);
+  CHECK(in->jobs[0].TotalGpuMilli() == 16'000);
+  CHECK(in->jobs[3].TotalGpuMilli() == 250);
+  CHECK(in->workload_name == "jobs");
+}
