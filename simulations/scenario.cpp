@@ -187,8 +187,9 @@ Scenario ParseRoot(const YAML::Node& root, const Resolver& r) {
     } else {
       CheckKeys(seeds, "seeds", {"from", "to"});
       if (!seeds["from"] || !seeds["to"]) Fail(seeds, "seeds: give a list or {from, to}");
-      const auto from = Integer(seeds["from"], "seeds.from", 0, INT64_MAX);
-      const auto to = Integer(seeds["to"], "seeds.to", from, from + 9999);
+      constexpr std::int64_t kMaxSeedsInRange = 10000;
+      const auto from = Integer(seeds["from"], "seeds.from", 0, INT64_MAX - kMaxSeedsInRange);
+      const auto to = Integer(seeds["to"], "seeds.to", from, from + kMaxSeedsInRange - 1);
       for (auto v = from; v <= to; ++v) s.seeds.push_back(static_cast<std::uint64_t>(v));
     }
     if (s.seeds.empty()) Fail(seeds, "seeds: empty");
