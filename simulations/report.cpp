@@ -14,6 +14,8 @@ namespace {
 constexpr std::string_view kSummaryFormat = "platoon-simulation-summary/v1";
 // The GPU-allocation points of the FGD SUMMARY table, repeated for platoon's runs.
 constexpr int kAllocPoints[] = {50, 80, 90, 95, 100, 105, 110, 120, 130};
+// The fragmentation points of the FGD SUMMARY tables.
+constexpr int kFragPoints[] = {20, 40, 50, 60, 70, 80, 90, 100};
 
 // Up to 4 decimals, trailing zeros dropped: "4.77", "13.7", "0", "-0.5". Non-finite: "null".
 std::string Number(double v) {
@@ -139,25 +141,34 @@ struct PolicyDigest {
   std::vector<double> unallocated;  // per seed that has the figure
   std::vector<double> frag;
   std::vector<double> utilisation;
-  // mean over seeds of alloc % at each arrived % (nullopt where no seed has it)
+  // mean over seeds of alloc % (and fragmented GPU %) at each arrived % (nullopt where no seed has it)
   std::vector<std::optional<double>> alloc_mean;
+  std::vector<std::optional<double>> frag_mean;
 };
+
+std::vector<std::optional<double>> MeanOverSeeds(const std::vector<RunSummary>& summaries,
+                                                 std::vector<std::optional<double>> RunSummary::*series) {
+  std::vector<std::optional<double>> out(kMaxArrivedPct + 1);
+  for (int k = 0; k <= kMaxArrivedPct; ++k) {
+    double sum = 0;
+    int n = 0;
+    for (const auto& s : summaries) {
+      const auto& v = s.*series;
+      if (k < static_cast<int>(v.size()) && v[k]) {
+        sum += *v[k];
+        ++n;
+      }
+    }
+    if (n > 0) out[k] = sum / n;
+  }
+  return out;
+}
 
 PolicyDigest Digest(const PolicyRuns& p) {
   PolicyDigest d;
   for (const auto& run : p.runs) d.summaries.push_back(Summarise(run));
-  d.alloc_mean.assign(kMaxArrivedPct + 1, std::nullopt);
-  for (int k = 0; k <= kMaxArrivedPct; ++k) {
-    double sum = 0;
-    int n = 0;
-    for (const auto& s : d.summaries) {
-      if (k < static_cast<int>(s.alloc_pct_by_arrived.size()) && s.alloc_pct_by_arrived[k]) {
-        sum += *s.alloc_pct_by_arrived[k];
-        ++n;
-      }
-    }
-    if (n > 0) d.alloc_mean[k] = sum / n;
-  }
+  d.alloc_mean = MeanOverSeeds(d.summaries, &RunSummary::alloc_pct_by_arrived);
+  d.frag_mean = MeanOverSeeds(d.summaries, &RunSummary::frag_pct_by_arrived);
   for (const auto& s : d.summaries) {
     if (s.unallocated_gpu_pct_at_arrived100) d.unallocated.push_back(*s.unallocated_gpu_pct_at_arrived100);
     if (s.frag_pct_at_arrived100) d.frag.push_back(*s.frag_pct_at_arrived100);
@@ -236,6 +247,13 @@ std::string SummaryJson(const SimulationReport& report, const std::vector<Policy
     for (int k : kAllocPoints) {
       j.Key(std::to_string(k));
       j.Optional(d.alloc_mean[k]);
+    }
+    j.EndObject();
+    j.Key("frag_pct_mean_by_arrived");
+    j.BeginObject();
+    for (int k : kFragPoints) {
+      j.Key(std::to_string(k));
+      j.Optional(d.frag_mean[k]);
     }
     j.EndObject();
     WriteSeedStats(j, "gpu_utilisation_pct_mean", d.utilisation);
@@ -344,7 +362,7 @@ std::string CsvField(std::string_view s) {
 }  // namespace
 
 std::vector<ReferenceFigures> FgdReferences(const ReferenceTable& unallocated, const ReferenceTable* alloc,
-                                            const std::string& workload) {
+                                            const std::string& workload, const ReferenceTable* frag) {
   static constexpr std::string_view kSource =
       "FGD, USENIX ATC'23 (hkust-adsl/kubernetes-scheduler-simulator expected_results, 10 seeds)";
   std::vector<ReferenceFigures> out;
@@ -363,6 +381,12 @@ std::vector<ReferenceFigures> FgdReferences(const ReferenceTable& unallocated, c
       for (int k : kAllocPoints) {
         const std::string col = Format("gpu_alloc_pct_mean@{}", k);
         if (auto v = alloc->Find(row.keys, col)) r.figures.emplace_back(col, *v);
+      }
+    }
+    if (frag != nullptr) {
+      for (const auto& col : frag->value_columns) {
+        if (!col.starts_with("frag_over_total_pct_mean@")) continue;
+        if (auto v = frag->Find(row.keys, col)) r.figures.emplace_back(col, *v);
       }
     }
     out.push_back(std::move(r));
@@ -450,7 +474,15 @@ std::string ChartDataJson(const SimulationReport& report, const std::vector<Poli
       j.BeginArray(); j.Int(k); j.Double(*d.alloc_mean[k]); j.EndArray();
     }
     j.EndArray();
+    j.Key("frag");
+    j.BeginArray();
+    for (int k = 0; k <= kMaxArrivedPct; ++k) {
+      if (!d.frag_mean[k]) continue;
+      j.BeginArray(); j.Int(k); j.Double(*d.frag_mean[k]); j.EndArray();
+    }
+    j.EndArray();
     j.Key("unallocated"); d.unallocated.empty() ? j.Raw("null") : j.Double(StatsOverSeeds(d.unallocated).mean);
+    j.Key("frag100"); d.frag.empty() ? j.Raw("null") : j.Double(StatsOverSeeds(d.frag).mean);
     j.Key("utilisation_mean"); d.utilisation.empty() ? j.Raw("null") : j.Double(StatsOverSeeds(d.utilisation).mean);
     std::int64_t preemptions = 0, stranded = 0;
     for (const auto& s : d.summaries) { preemptions += s.preemptions; stranded += s.gangs_stranded; }
@@ -563,6 +595,30 @@ constexpr std::string_view kPageScript = R"JS(
         y: { min: 0, max: 100, title: { display: true, text: 'GPUs allocated (%)' } } } }
     }));
   }
+  // 1b. Fragmentation against arrived workload.
+  var fragDatasets = [];
+  data.policies.forEach(function (p, i) {
+    if (p.frag.length === 0) return;
+    fragDatasets.push({ label: 'platoon ' + p.name, data: p.frag.map(function (a) { return { x: a[0], y: a[1] }; }),
+      borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length], pointRadius: 0, borderWidth: 2 });
+  });
+  if (fragDatasets.length > 0) {
+    data.references.forEach(function (r, i) {
+      var pts = [];
+      r.figures.forEach(function (f) {
+        var m = /^frag_over_total_pct_mean@(\d+)$/.exec(f[0]);
+        if (m) pts.push({ x: +m[1], y: f[1] });
+      });
+      if (pts.length === 0) return;
+      fragDatasets.push({ label: 'published ' + r.policy, data: pts, borderDash: [6, 4],
+        borderColor: palette[(i + 5) % palette.length], backgroundColor: palette[(i + 5) % palette.length], pointRadius: 3, borderWidth: 1 });
+    });
+    charts.push(new Chart(section('chart-frag', 'Fragmented GPUs against arrived workload (FGD measure, % of all GPUs)'), {
+      type: 'line', data: { datasets: fragDatasets },
+      options: { parsing: false, scales: { x: { type: 'linear', min: 0, max: 130, title: { display: true, text: 'arrived workload (% of cluster GPUs)' } },
+        y: { beginAtZero: true, title: { display: true, text: 'fragmented GPUs (%)' } } } }
+    }));
+  }
   // 2. Queueing delay per queue.
   var queueNames = [];
   data.policies.forEach(function (p) { p.queues.forEach(function (q) { if (queueNames.indexOf(q.queue) < 0) queueNames.push(q.queue); }); });
@@ -595,13 +651,16 @@ constexpr std::string_view kPageScript = R"JS(
   }
   // 4. Side-by-side table with the published figures.
   var table = document.getElementById('table');
-  var rows = [['who', 'policy', 'unallocated GPU % at 100 % arrived', 'mean GPU utilisation %', 'preemptions', 'gangs stranded']];
-  data.policies.forEach(function (p) { rows.push(['platoon', p.name, fmt(p.unallocated), fmt(p.utilisation_mean), String(p.preemptions), String(p.gangs_stranded)]); });
+  var rows = [['who', 'policy', 'unallocated GPU % at 100 % arrived', 'fragmented GPU % at 100 % arrived', 'mean queueing delay (h)', 'mean GPU utilisation %', 'preemptions', 'gangs stranded']];
+  data.policies.forEach(function (p) {
+    var all = p.queues.find(function (q) { return q.queue === '(all)'; });
+    rows.push(['platoon', p.name, fmt(p.unallocated), fmt(p.frag100), all ? fmt(all.mean / 3600) : '\u2013',
+      fmt(p.utilisation_mean), String(p.preemptions), String(p.gangs_stranded)]);
+  });
   data.references.forEach(function (r) {
-    var u = figure(r, 'unallocated_gpu_pct_mean');
     var all = figure(r, 'queue_delay_s_mean/all');
-    rows.push(['published', r.policy, fmt(u), '\u2013', '\u2013', '\u2013']);
-    if (all !== null) rows[rows.length - 1][3] = 'mean queueing delay ' + fmt(all / 3600) + ' h';
+    rows.push(['published', r.policy, fmt(figure(r, 'unallocated_gpu_pct_mean')), fmt(figure(r, 'frag_over_total_pct_mean@100')),
+      all === null ? '\u2013' : fmt(all / 3600), '\u2013', '\u2013', '\u2013']);
   });
   rows.forEach(function (r, i) {
     var tr = document.createElement('tr');

@@ -37,9 +37,11 @@ struct SimulationReport {
 
 // The FGD artifact's published figures for `workload` (e.g. "openb_pod_list_default"), one entry per
 // policy: unallocated GPU % at 100 % arrived (mean, median, sd) and, when `alloc` is given, the GPU
-// allocation % at each arrived point of SUMMARY_alloc_ratio_by_arrived ("gpu_alloc_pct_mean@50", ...).
+// allocation % at each arrived point of SUMMARY_alloc_ratio_by_arrived ("gpu_alloc_pct_mean@50", ...),
+// and when `frag` is given the fragmented GPU % of all GPUs of SUMMARY_frag_amount_pct_of_total_by_arrived
+// ("frag_over_total_pct_mean@20", ...).
 std::vector<ReferenceFigures> FgdReferences(const ReferenceTable& unallocated, const ReferenceTable* alloc,
-                                            const std::string& workload);
+                                            const std::string& workload, const ReferenceTable* frag = nullptr);
 // Helios' per-VC average queueing delay and JCT per policy (fifo_consolidate, ...): figures
 // "queue_delay_s_mean/<vc>" and "jct_s_mean/<vc>" (vc "all" for the whole cluster).
 std::vector<ReferenceFigures> HeliosReferences(const ReferenceTable& queue_delay, const ReferenceTable& jct);

@@ -217,9 +217,10 @@ Scenario ParseRoot(const YAML::Node& root, const Resolver& r) {
   }
 
   if (auto refs = root["references"]) {
-    CheckKeys(refs, "references", {"fgd_unallocated", "fgd_alloc", "fgd_workload", "helios_queue_delay", "helios_jct"});
+    CheckKeys(refs, "references", {"fgd_unallocated", "fgd_alloc", "fgd_frag", "fgd_workload", "helios_queue_delay", "helios_jct"});
     if (refs["fgd_unallocated"]) s.ref_fgd_unallocated = r.Path(refs["fgd_unallocated"], "references.fgd_unallocated");
     if (refs["fgd_alloc"]) s.ref_fgd_alloc = r.Path(refs["fgd_alloc"], "references.fgd_alloc");
+    if (refs["fgd_frag"]) s.ref_fgd_frag = r.Path(refs["fgd_frag"], "references.fgd_frag");
     if (refs["fgd_workload"]) s.ref_fgd_workload = Scalar(refs["fgd_workload"], "references.fgd_workload");
     if (refs["helios_queue_delay"]) s.ref_helios_queue_delay = r.Path(refs["helios_queue_delay"], "references.helios_queue_delay");
     if (refs["helios_jct"]) s.ref_helios_jct = r.Path(refs["helios_jct"], "references.helios_jct");

@@ -40,6 +40,7 @@ namespace platoon::sim {
 //   references:                        # published figures to put beside platoon's
 //     fgd_unallocated: .../SUMMARY_unallocated_gpu_pct_at_arrived100.csv
 //     fgd_alloc: .../SUMMARY_alloc_ratio_by_arrived.csv
+//     fgd_frag: .../SUMMARY_frag_amount_pct_of_total_by_arrived.csv
 //     fgd_workload: openb_pod_list_default   # default: the pod list's file name
 //     helios_queue_delay: ...csv
 //     helios_jct: ...csv
@@ -81,6 +82,7 @@ struct Scenario {
 
   std::string ref_fgd_unallocated;
   std::string ref_fgd_alloc;
+  std::string ref_fgd_frag;
   std::string ref_fgd_workload;
   std::string ref_helios_queue_delay;
   std::string ref_helios_jct;

@@ -151,7 +151,13 @@ std::expected<ScenarioInputs, LoadError> LoadScenarioInputs(const Scenario& s) {
       if (!a) return std::unexpected(a.error());
       alloc = std::move(*a);
     }
-    in.references = FgdReferences(*unalloc, alloc ? &*alloc : nullptr, s.ref_fgd_workload);
+    std::optional<ReferenceTable> frag;
+    if (!s.ref_fgd_frag.empty()) {
+      auto f = LoadReferenceTable(s.ref_fgd_frag, 2);
+      if (!f) return std::unexpected(f.error());
+      frag = std::move(*f);
+    }
+    in.references = FgdReferences(*unalloc, alloc ? &*alloc : nullptr, s.ref_fgd_workload, frag ? &*frag : nullptr);
     if (in.references.empty()) {
       return std::unexpected(LoadError{s.file, 0, Format("references: {} has no rows for workload {}",
                                                          s.ref_fgd_unallocated, s.ref_fgd_workload)});

@@ -33,7 +33,8 @@ inline SimulationReport SampleReport() {
     runs.runs.push_back(std::move(run));
     r.policies.push_back(std::move(runs));
   }
-  r.references.push_back({"FGD paper", "FGD", {{"unallocated_gpu_pct_mean", 4.77}, {"gpu_alloc_pct_mean@100", 95.23}}});
+  r.references.push_back({"FGD paper", "FGD", {{"unallocated_gpu_pct_mean", 4.77}, {"gpu_alloc_pct_mean@100", 95.23},
+                                               {"frag_over_total_pct_mean@50", 3.1}, {"frag_over_total_pct_mean@100", 4.2}}});
   r.notes = {"Sample data <for tests> & nothing else."};
   return r;
 }

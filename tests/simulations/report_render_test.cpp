@@ -116,8 +116,8 @@ TEST_CASE("report.html renders in headless Chromium and every chart draws") {
                               (dir / "dom.html").string() + " 2> " + (dir / "dom.log").string();
   REQUIRE(std::system(dom_cmd.c_str()) == 0);
   const std::string dom = ReadFile(dir / "dom.html");
-  CHECK(dom.find("<title>platoon report: charts drawn 3/3</title>") != std::string::npos);
-  CHECK(dom.find("data-charts-drawn=\"3\"") != std::string::npos);
+  CHECK(dom.find("<title>platoon report: charts drawn 4/4</title>") != std::string::npos);
+  CHECK(dom.find("data-charts-drawn=\"4\"") != std::string::npos);
   CHECK(dom.find("<td>published</td>") != std::string::npos);
 
   const fs::path png = dir / "report.png";
@@ -128,7 +128,7 @@ TEST_CASE("report.html renders in headless Chromium and every chart draws") {
   std::uint32_t width = 0;
   const long ink = InkedPixels(ReadFile(png), &width);
   CHECK(width == 1400);
-  // Three 1300x420 charts with lines, bars, axes and labels ink well over 1 % of the page.
+  // Four 1300x420 charts with lines, bars, axes and labels ink well over 1 % of the page.
   CHECK(ink > 28'000);
   if (const char* keep = std::getenv("PLATOON_KEEP_REPORT_PNG")) fs::copy_file(png, keep, fs::copy_options::overwrite_existing);
   fs::remove_all(dir);

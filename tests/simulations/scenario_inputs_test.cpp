@@ -26,6 +26,7 @@ TEST_CASE("the openb default scenario loads the cluster, the pods and FGD's six 
   REQUIRE(in->references.size() == 6);
   CHECK(in->references[5].policy == "FGD");
   CHECK(in->references[5].figures[0].second == 4.77);
+  CHECK(in->references[5].figures.back() == std::pair<std::string, double>{"frag_over_total_pct_mean@100", 4.73});
   const SimulationReport r = MakeReport(*s, *in);
   CHECK(r.cluster_gpus == 6212);
   CHECK(r.protocol == "fgd");
