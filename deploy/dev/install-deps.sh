@@ -8,10 +8,11 @@ PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev libboost-graph-dev libyaml-cpp-dev prometheus-cpp-dev
   doctest-dev libbenchmark-dev libsimdjson-dev libssl-dev zlib1g-dev libbrotli-dev
   clang libclang-rt-14-dev openssl
-  chromium
 )
-# The simulation report's charting library is installed at build time with npm ci; keep a node/npm
-# that is already there (e.g. from NodeSource), else take Debian's.
+
+# The simulation report: headless Chromium renders it in a test, and its charting library is installed
+# at build time with npm ci (keep a node/npm already there, e.g. from NodeSource, else Debian's).
+PACKAGES+=(chromium)
 if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 
 missing=()
