@@ -49,7 +49,8 @@ std::expected<FgdWorkload, std::string> GenerateFgdWorkload(const std::vector<Tr
     }
   }
   out.original_pods = list.size();
-  if (options.tune_ratio > 0 && static_cast<double>(total) < target) {
+  // Either down or up, never both (the artifact's if/else): a list tuned down ends at or below target.
+  if (options.tune_ratio > 0 && out.removed_pods == 0 && static_cast<double>(total) < target) {
     for (std::size_t i = 0;; ++i) {
       const TraceJob& source = pods[by_name[static_cast<std::size_t>(rng.UniformBelow(by_name.size()))]];
       const PodSet& set = source.pod_sets[0];

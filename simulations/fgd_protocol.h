@@ -16,7 +16,8 @@ namespace platoon::sim {
 //  2. workload tuned to tune_ratio x cluster GPU capacity (1.3): while below, a pod drawn uniformly
 //     from the name-sorted original list is appended as "<name>-tuned-<i>"; the loop stops at the
 //     first draw whose per-GPU share (gpu_milli, not gpu_milli x num_gpu: the artifact's check)
-//     would pass the target. While above (multigpu lists), a uniformly drawn pod is removed;
+//     would pass the target. If the list starts above it (multigpu lists), uniformly drawn pods are
+//     removed until it is at or below, and nothing is appended;
 //  3. nodes are added in a random order (the artifact prefixes name-sorted nodes with rand.Perm);
 //  4. pods arrive one at a time in that order and never depart; each pod is one pod, so a
 //     multi-GPU pod needs all its GPUs on one node.

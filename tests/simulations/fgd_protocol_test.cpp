@@ -144,3 +144,43 @@ TEST_CASE("the FGD workload on the default trace is deterministic per seed") {
   CHECK(a->workload_gpu_milli > 8'075'600 - 1000);
   CHECK(a->pods.size() > 8152);
 }
+
+TEST_CASE("on every published openb trace the FGD workload lands just under 130 % of the cluster's GPUs") {
+  auto nodes = LoadOpenbNodes(testing::OpenbDir() + "/openb_node_list_gpu_node.csv");
+  REQUIRE(nodes.has_value());
+  const double target = 1.3 * 6'212'000;
+  for (const char* trace : {"default", "cpu050", "cpu100", "cpu200", "cpu250", "gpushare40", "gpushare60", "gpushare80",
+                            "gpushare100", "gpuspec10", "gpuspec20", "gpuspec25", "gpuspec33", "multigpu20",
+                            "multigpu30", "multigpu40", "multigpu50"}) {
+    const std::string name = trace;
+    CAPTURE(name);
+    auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_" + trace + ".csv");
+    REQUIRE(pods.has_value());
+    std::int64_t trace_milli = 0;
+    for (const auto& p : pods->pods) trace_milli += p.TotalGpuMilli();
+    for (std::uint64_t seed : {42u, 51u}) {
+      auto w = GenerateFgdWorkload(nodes->nodes, pods->pods, {.seed = seed});
+      REQUIRE(w.has_value());
+      std::int64_t sum = 0;
+      std::set<std::string> names;
+      for (const auto& p : w->pods) {
+        sum += p.TotalGpuMilli();
+        names.insert(p.name);
+      }
+      CHECK(sum == w->workload_gpu_milli);
+      CHECK(names.size() == w->pods.size());
+      CHECK(w->original_pods + w->resampled_pods == w->pods.size());
+      CHECK(w->original_pods + w->removed_pods == pods->pods.size());
+      if (static_cast<double>(trace_milli) > target) {
+        CHECK(w->removed_pods > 0);
+        CHECK(w->resampled_pods == 0);  // tuned down to at most the target, never back up
+        CHECK(static_cast<double>(w->workload_gpu_milli) <= target);
+        CHECK(static_cast<double>(w->workload_gpu_milli) > target - 8000);
+      } else {
+        CHECK(w->removed_pods == 0);
+        CHECK(static_cast<double>(w->workload_gpu_milli) <= target + 7000);  // the per-GPU check lets an 8-GPU pod pass
+        CHECK(static_cast<double>(w->workload_gpu_milli) > target - 1000);
+      }
+    }
+  }
+}
