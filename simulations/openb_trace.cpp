@@ -185,6 +185,8 @@ std::expected<OpenbPods, LoadError> ParseOpenbPods(CsvReader reader, const LoadO
   }
   OpenbPods out;
   std::unordered_set<std::string> names;
+  names.reserve(1 << 14);
+  out.pods.reserve(1 << 13);
   while (reader.Next()) {
     const auto& f = reader.Fields();
     std::expected<TraceJob, std::string> pod = std::unexpected(std::string());

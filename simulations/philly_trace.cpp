@@ -16,11 +16,13 @@ constexpr double kMaxSeconds = 1e12;
 std::int64_t SecondsToMs(double s) { return static_cast<std::int64_t>(std::llround(s * 1000.0)); }
 
 std::expected<TraceJob, std::string> ParseJobRow(const std::vector<std::string_view>& f,
-                                                 const CsvHeader& h, const std::string& vc) {
+                                                 const CsvHeader& h, const std::string& vc,
+                                                 std::int64_t& app_id) {
   TraceJob job;
   auto id = ParseInt("app_id", f[h.Index("app_id")]);
   if (!id) return std::unexpected(id.error());
   if (*id < 0) return std::unexpected(Format("column app_id: {} is negative", *id));
+  app_id = *id;
   auto submit = ParseDouble("submit_time", f[h.Index("submit_time")]);
   if (!submit) return std::unexpected(submit.error());
   if (*submit < 0 || *submit > kMaxSeconds) {
@@ -79,7 +81,8 @@ std::expected<PhillyJobs, LoadError> ParsePhillyJobs(CsvReader reader, const std
                                  {"sleep_time", "model_name"});
   if (!header) return std::unexpected(header.error());
   PhillyJobs out;
-  std::unordered_set<std::string> names;
+  std::unordered_set<std::int64_t> app_ids;
+  app_ids.reserve(1 << 16);
   std::int64_t last_arrival = 0;
   while (reader.Next()) {
     const auto& f = reader.Fields();
@@ -89,11 +92,12 @@ std::expected<PhillyJobs, LoadError> ParsePhillyJobs(CsvReader reader, const std
     } else if (f.size() != header->Width()) {
       job = std::unexpected(Format("{} fields, the header has {}", f.size(), header->Width()));
     } else {
-      job = ParseJobRow(f, *header, vc);
+      std::int64_t app_id = -1;
+      job = ParseJobRow(f, *header, vc, app_id);
       if (job && job->arrival_ms < last_arrival) {
         job = std::unexpected(Format("column submit_time: {} s is before the previous row's {} s",
                                           job->arrival_ms / 1000.0, last_arrival / 1000.0));
-      } else if (job && !names.insert(job->name).second) {
+      } else if (job && !app_ids.insert(app_id).second) {
         job = std::unexpected(Format("app_id of \"{}\" appears twice", job->name));
       }
     }
@@ -130,13 +134,20 @@ std::expected<PhillyJobs, LoadError> LoadPhillyDirectory(const std::string& dir,
   if (files.empty()) return std::unexpected(LoadError{dir, 0, "no trace_<vc>.csv files"});
   std::sort(files.begin(), files.end());
   PhillyJobs all;
+  std::vector<PhillyJobs> parts;
+  std::size_t total = 0;
   for (const auto& file : files) {
     std::string stem = file.stem().string();
     auto part = LoadPhillyJobs(file.string(), stem.substr(6), options);
     if (!part) return std::unexpected(part.error());
-    all.report += part->report;
-    all.jobs.insert(all.jobs.end(), std::make_move_iterator(part->jobs.begin()),
-                    std::make_move_iterator(part->jobs.end()));
+    total += part->jobs.size();
+    parts.push_back(std::move(*part));
+  }
+  all.jobs.reserve(total);
+  for (auto& part : parts) {
+    all.report += part.report;
+    all.jobs.insert(all.jobs.end(), std::make_move_iterator(part.jobs.begin()),
+                    std::make_move_iterator(part.jobs.end()));
   }
   return all;
 }
