@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include "simulations/text_format.h"
 #include <system_error>
+
+#include "simulations/text_format.h"
 
 namespace platoon::sim {
 

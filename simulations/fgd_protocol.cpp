@@ -2,10 +2,10 @@
 #include "simulations/fgd_protocol.h"
 
 #include <algorithm>
-#include "simulations/text_format.h"
 #include <numeric>
 
 #include "simulations/prng.h"
+#include "simulations/text_format.h"
 
 namespace platoon::sim {
 

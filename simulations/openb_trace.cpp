@@ -1,8 +1,9 @@
 // Loaders for Alibaba's 2023 GPU trace ("openb"): node list and pod lists, as the FGD paper used them.
 #include "simulations/openb_trace.h"
 
-#include "simulations/text_format.h"
 #include <unordered_set>
+
+#include "simulations/text_format.h"
 
 namespace platoon::sim {
 namespace {

@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include "simulations/text_format.h"
 #include <unordered_set>
+
+#include "simulations/text_format.h"
 
 namespace platoon::sim {
 namespace {

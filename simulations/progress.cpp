@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+
 #include "simulations/text_format.h"
 
 namespace platoon::sim {

@@ -3,10 +3,11 @@
 
 #include <cmath>
 #include <filesystem>
-#include "simulations/text_format.h"
 #include <fstream>
 #include <map>
 #include <set>
+
+#include "simulations/text_format.h"
 
 namespace platoon::sim {
 namespace {

@@ -5,13 +5,13 @@
 
 #include <cmath>
 #include <filesystem>
-#include "simulations/text_format.h"
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "quota/quantity.h"
 #include "quota/resources.h"
+#include "simulations/text_format.h"
 
 namespace platoon::sim {
 namespace {
