@@ -186,8 +186,7 @@ std::expected<OpenbPods, LoadError> ParseOpenbPods(CsvReader reader, const LoadO
   }
   OpenbPods out;
   std::unordered_set<std::string> names;
-  names.reserve(1 << 14);
-  out.pods.reserve(1 << 13);
+  names.reserve(1024);
   while (reader.Next()) {
     const auto& f = reader.Fields();
     std::expected<TraceJob, std::string> pod = std::unexpected(std::string());

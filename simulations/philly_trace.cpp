@@ -83,7 +83,7 @@ std::expected<PhillyJobs, LoadError> ParsePhillyJobs(CsvReader reader, const std
   if (!header) return std::unexpected(header.error());
   PhillyJobs out;
   std::unordered_set<std::int64_t> app_ids;
-  app_ids.reserve(1 << 16);
+  app_ids.reserve(1024);
   std::int64_t last_arrival = 0;
   while (reader.Next()) {
     const auto& f = reader.Fields();
