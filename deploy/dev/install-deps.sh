@@ -11,6 +11,11 @@ PACKAGES=(
   etcd-server python3 python3-yaml
 )
 
+# The simulation report: headless Chromium renders it in a test, and its charting library is installed
+# at build time with npm ci (keep a node/npm already there, e.g. from NodeSource, else Debian's).
+PACKAGES+=(chromium)
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
