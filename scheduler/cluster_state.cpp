@@ -21,6 +21,7 @@ void ClusterState::UpsertNode(Node node) {
   if (it == nodes_.end()) {
     std::string name = node.name;
     nodes_.emplace(std::move(name), NodeEntry{std::move(node), {}, {}});
+    ++node_set_generation_;
   } else {
     it->second.node = std::move(node);
   }
@@ -42,6 +43,7 @@ bool ClusterState::RemoveNode(std::string_view name) {
     bound_.erase(pod);
   }
   nodes_.erase(it);
+  ++node_set_generation_;
   return true;
 }
 
@@ -100,19 +102,42 @@ bool ClusterState::RemovePod(std::string_view uid) {
   return pending_.erase(std::string(uid)) > 0;
 }
 
+const std::vector<const ClusterState::NodeEntry*>& ClusterState::Resolve(
+    const std::vector<std::string_view>& candidates) const {
+  bool same = resolved_generation_ == node_set_generation_ && resolved_.size() == candidates.size();
+  std::size_t offset = 0;
+  for (std::size_t i = 0; same && i < candidates.size(); ++i) {
+    const std::string_view name = candidates[i];
+    same = resolved_names_.size() >= offset + name.size() + 1 &&
+           std::string_view(resolved_names_).substr(offset, name.size()) == name && resolved_names_[offset + name.size()] == '\0';
+    offset += name.size() + 1;
+  }
+  if (same && offset == resolved_names_.size()) return resolved_;
+  resolved_names_.clear();
+  resolved_.clear();
+  resolved_.reserve(candidates.size());
+  for (std::string_view name : candidates) {
+    resolved_names_.append(name);
+    resolved_names_.push_back('\0');
+    auto it = nodes_.find(name);
+    resolved_.push_back(it == nodes_.end() ? nullptr : &it->second);
+  }
+  resolved_generation_ = node_set_generation_;
+  return resolved_;
+}
+
 std::vector<NodeVerdict> ClusterState::Filter(const Pod& pod,
                                               const std::vector<std::string_view>& candidates) const {
   std::vector<NodeVerdict> verdicts;
   verdicts.reserve(candidates.size());
-  for (std::string_view name : candidates) {
-    auto it = nodes_.find(name);
-    if (it == nodes_.end()) {
+  for (const NodeEntry* found : Resolve(candidates)) {
+    if (found == nullptr) {
       verdicts.push_back({NodeVerdictKind::Failed,
                           "node is not in platoon's node cache yet; it will be considered once platoon "
                           "has seen it"});
       continue;
     }
-    const NodeEntry& entry = it->second;
+    const NodeEntry& entry = *found;
     if (!entry.node.ready) {
       verdicts.push_back({NodeVerdictKind::Unresolvable, "node is not Ready"});
       continue;
@@ -135,13 +160,12 @@ std::vector<NodeVerdict> ClusterState::Filter(const Pod& pod,
 std::vector<int> ClusterState::Score(const Pod& pod, const std::vector<std::string_view>& candidates) const {
   std::vector<int> scores;
   scores.reserve(candidates.size());
-  for (std::string_view name : candidates) {
-    auto it = nodes_.find(name);
-    if (it == nodes_.end()) {
+  for (const NodeEntry* entry : Resolve(candidates)) {
+    if (entry == nullptr) {
       scores.push_back(0);
       continue;
     }
-    const policies::NodeResourceView view{it->first, it->second.node.allocatable, it->second.requested};
+    const policies::NodeResourceView view{entry->node.name, entry->node.allocatable, entry->requested};
     scores.push_back(std::clamp(score_policy_->Score(pod.requests, view), 0, policies::kMaxNodeScore));
   }
   return scores;
