@@ -41,6 +41,8 @@ if [[ "$FUZZ_SECONDS" != "0" ]]; then
     [fuzz_preempt]="../shared/data/k8s-wire/extender-json"
     [fuzz_cluster_file]="config/examples"
     [fuzz_platoon_config]="config/examples"
+    [fuzz_kueue_manifests]="config/examples/kueue"
+    [fuzz_topology_file]="config/examples/topology"
   )
   for fuzzer in build-fuzz/tests/fuzz/fuzz_*; do
     [[ -x "$fuzzer" ]] || continue
