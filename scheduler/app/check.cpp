@@ -120,9 +120,12 @@ int CheckOne(const std::string& file) {
       std::fprintf(stderr, "%s\n", cfg.error().c_str());
       return 1;
     }
-    std::printf("%s: OK: PlatoonConfig, scoring %s, extender %s/{%s,%s,%s,%s}\n", file.c_str(),
-                cfg->scoring.policy.c_str(), cfg->extender.url_prefix.c_str(), cfg->extender.filter_verb.c_str(),
+    std::printf("%s: OK: PlatoonConfig for schedulerName %s, scoring %s, bind barrier %llds, extender %s/{%s,%s,%s,%s}\n",
+                file.c_str(), cfg->scheduler_name.c_str(), cfg->scoring.policy.c_str(),
+                static_cast<long long>(cfg->gang.bind_barrier_timeout_ms / 1000), cfg->extender.url_prefix.c_str(), cfg->extender.filter_verb.c_str(),
                 cfg->extender.prioritize_verb.c_str(), cfg->extender.bind_verb.c_str(), cfg->extender.preempt_verb.c_str());
+    for (const auto& kueue : cfg->kueue_files)
+      if (CheckKueue(kueue) != 0) return 1;
     if (cfg->cluster_file.empty()) return 0;
     auto snap = config::LoadClusterFile(cfg->cluster_file);
     if (!snap) {

@@ -16,6 +16,13 @@ for f in "$ROOT"/config/examples/platoon.yaml "$ROOT"/config/examples/cluster.ya
   passed=$((passed + 1))
 done
 
+# The deployed PlatoonConfig (ConfigMap and Helm copy) is valid; its quota path points at the example.
+sed "s|/etc/platoon/quota/kueue-quota.yaml|$ROOT/config/examples/kueue/gpu-cohorts.yaml|" \
+  "$ROOT/deploy/helm/platoon/files/platoon.yaml" >"$TMP/deployed.yaml"
+"$PLATOON" check "$TMP/deployed.yaml" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "deploy's platoon.yaml rejected"; }
+grep -q "Cohort" "$TMP/out" || fail "deployed config's Kueue quota not checked"
+passed=$((passed + 1))
+
 expect_error() {  # name, file content, expected substring
   printf '%s' "$2" >"$TMP/bad.yaml"
   if "$PLATOON" check "$TMP/bad.yaml" >"$TMP/out" 2>&1; then fail "$1: accepted"; fi

@@ -158,3 +158,26 @@ nodes:
   CHECK(snap->nodes[1].labels.at("gpu") == "8");
   CHECK(snap->nodes[1].allocatable.Get("nvidia.com/gpu") == 8);
 }
+
+TEST_CASE("PlatoonConfig reads the gang, quota and scheduler settings with Go-style durations") {
+  auto cfg = ParsePlatoonConfig(R"(apiVersion: platoon.dev/v1alpha1
+kind: PlatoonConfig
+schedulerName: gpu-gang
+quota: {kueueFiles: [quota/a.yaml, /abs/b.yaml]}
+gang: {bindBarrierTimeout: 1m30s, defaultScheduleTimeout: 250ms}
+)", "p.yaml", "/etc/platoon");
+  REQUIRE_MESSAGE(cfg, (cfg ? "" : cfg.error()));
+  CHECK(cfg->scheduler_name == "gpu-gang");
+  CHECK(cfg->kueue_files == std::vector<std::string>{"/etc/platoon/quota/a.yaml", "/abs/b.yaml"});
+  CHECK(cfg->gang.bind_barrier_timeout_ms == 90'000);
+  CHECK(cfg->gang.default_schedule_timeout_ms == 250);
+  CHECK(ParseDurationMs("2h").value() == 7'200'000);
+  for (const char* bad : {"", "20", "s", "1x", "-1s", "1.5s"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(ParseDurationMs(bad));
+  }
+  auto wrong = ParsePlatoonConfig("apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\ngang:\n  bindBarrierTimeout: soon\n",
+                                  "p.yaml", "");
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().find("p.yaml:4: gang.bindBarrierTimeout: \"soon\" is not a duration") != std::string::npos);
+}
