@@ -3,6 +3,7 @@
 
 #include "config/cluster_file.h"
 #include "config/platoon_config.h"
+#include "config/yaml_json.h"
 
 using namespace platoon;
 using namespace platoon::config;
@@ -180,4 +181,17 @@ gang: {bindBarrierTimeout: 1m30s, defaultScheduleTimeout: 250ms}
                                   "p.yaml", "");
   REQUIRE_FALSE(wrong);
   CHECK(wrong.error().find("p.yaml:4: gang.bindBarrierTimeout: \"soon\" is not a duration") != std::string::npos);
+}
+
+TEST_CASE("every YAML loader refuses inputs on which yaml-cpp would never finish") {
+  for (const char* text : {",", "\"a\",", "!a,b", "[a] ,"}) {
+    CAPTURE(text);
+    auto guarded = GuardYaml(text);
+    REQUIRE_FALSE(guarded);
+    CHECK(guarded.error().line == 1);
+  }
+  auto fine = GuardYaml("a: 1");
+  REQUIRE(fine);
+  CHECK(*fine == "a: 1");
+  CHECK(GuardYaml("a: [1").has_value());  // a syntax error is left to the caller's own parse
 }
