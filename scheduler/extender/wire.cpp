@@ -1,6 +1,9 @@
 // extender/v1 request decoding (simdjson DOM, Go-style leniency) and response encoding.
 #include "scheduler/extender/wire.h"
 
+#include <array>
+#include <charconv>
+
 #include "config/k8s_json.h"
 
 namespace platoon::extender {
@@ -203,20 +206,30 @@ std::expected<PreemptArgs, WireError> WireDecoder::DecodePreemptionArgs(std::str
   return args;
 }
 
+namespace {
+// Bytes that need a look: control characters, '"', '\\', Go's HTML-safe <, >, &, and 0xE2 (the lead
+// byte of U+2028 and U+2029, which Go escapes).
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  for (unsigned char c : {'"', '\\', '<', '>', '&'}) t[c] = true;
+  t[0xE2] = true;
+  return t;
+}();
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   // Copy runs of plain bytes at once; node names are all plain (the hot path writes thousands).
   std::size_t run = 0;
-  auto flush = [&](std::size_t end) {
-    if (end > run) out.append(s.data() + run, end - run);
-  };
   for (std::size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (!kNeedsEscape[c]) continue;
     const bool line_separator = c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
                                 (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9);
-    if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && !line_separator) continue;
-    flush(i);
+    if (c == 0xE2 && !line_separator) continue;  // other UTF-8 passes through
+    out.append(s.data() + run, i - run);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -235,7 +248,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
     }
     run = i + 1;
   }
-  flush(s.size());
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
@@ -292,10 +305,12 @@ std::string EncodeHostPriorityList(const std::vector<std::string_view>& hosts, c
   out += '[';
   for (std::size_t i = 0; i < hosts.size(); ++i) {
     if (i) out += ',';
-    out += "{\"Host\":";
+    out.append(R"({"Host":)");
     AppendJsonString(out, hosts[i]);
-    out += ",\"Score\":";
-    out += std::to_string(scores[i]);
+    out.append(R"(,"Score":)");
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, scores[i]);
+    out.append(digits, end);
     out += '}';
   }
   out += ']';
