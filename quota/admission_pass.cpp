@@ -22,7 +22,8 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
   const auto& cqs = t.config.cluster_queues;
   AdmissionPassResult result;
   // Each queue is a sorted list of indices into `all` with a cursor at its head; workloads never move.
-  const std::vector<Workload> all = std::move(pending);
+  std::vector<Workload> all = std::move(pending);
+  result.pending.reserve(all.size());
   std::vector<std::vector<std::size_t>> order(cqs.size());
   std::vector<std::size_t> cursor(cqs.size(), 0);
   for (std::size_t i = 0; i < all.size(); ++i) {
@@ -76,7 +77,7 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
     ++result.cycles;
     cycle_hold.assign(t.nodes.size() * t.fr_count, 0);
     for (auto& h : heads) {
-      h.assignment = QuotaEngine::Assign(*this, head_of(h.cq), usage_);
+      h.assignment = QuotaEngine::Assign(*this, head_of(h.cq), usage_, /*with_reasons=*/false);
       h.version = root_version_[t.nodes[t.cqs[h.cq].node].root];
     }
     if (options_.fair_sharing) {
@@ -113,7 +114,11 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
       const int node = t.cqs[h.cq].node;
       const Workload& wl = head_of(h.cq);
       const bool unchanged = h.version == root_version_[t.nodes[node].root];
-      const Assignment a = unchanged ? std::move(h.assignment) : QuotaEngine::Assign(*this, wl, usage_);
+      const Assignment a =
+          unchanged ? std::move(h.assignment) : QuotaEngine::Assign(*this, wl, usage_, /*with_reasons=*/false);
+      // Reason texts are built only for a head that stays pending, from the same usage (nothing
+      // below this root changed since `a` was computed).
+      auto message = [&] { return QuotaEngine::Assign(*this, wl, usage_).Message(); };
       std::string why;
       if (a.mode == FitMode::Fit && held_blocks(node, a, why)) {
         // Not admitted this cycle; tried again next cycle (or left pending when nothing moves).
@@ -135,42 +140,39 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
           progress = true;
           continue;
         }
-        why = a.Message() + "; " + pr.Message();
+        why = message() + "; " + pr.Message();
       } else {
-        why = a.Message();
+        why = message();
       }
       // Kueue adds the usage of every head that needs preemption to the cycle's snapshot, so later
       // heads of the cohort see it as taken (kueue#4809 when the head is StrictFIFO).
       const bool waiting_for_preemption = a.mode == FitMode::Preempt;
       if (cqs[h.cq].queueing_strategy == QueueingStrategy::StrictFIFO) {
         blocked[h.cq] = true;
-        blocked_reason[h.cq] = why;
+        blocked_reason[h.cq] = std::move(why);
         if (options_.waiting_head_blocks_borrowing && waiting_for_preemption) hold(persistent_hold, node, a);
       } else {
         if (options_.waiting_head_blocks_borrowing && waiting_for_preemption) hold(cycle_hold, node, a);
-        result.pending.push_back({wl.name, wl.cluster_queue, why});
+        result.pending.push_back({wl.name, wl.cluster_queue, std::move(why)});
         ++cursor[h.cq];
       }
       progress = true;
     }
     if (!progress) break;
   }
+  // The workloads left in the queues are not referenced again: their names move into the result.
   for (std::size_t i = 0; i < order.size(); ++i) {
-    bool first = true;
-    std::string head_name;
-    for (std::size_t k = cursor[i]; k < order[i].size(); ++k) {
-      const Workload& wl = all[order[i][k]];
-      std::string why;
-      if (first) {
-        why = blocked[i] ? blocked_reason[i] : QuotaEngine::Assign(*this, wl, usage_).Message();
-        if (!blocked[i] && why.empty()) why = "fits only by borrowing quota that is held for another workload of the cohort";
-        head_name = wl.name;
-      } else {
-        why = "waiting behind " + head_name + " (ClusterQueue " + cqs[i].name + " is " +
-              (cqs[i].queueing_strategy == QueueingStrategy::StrictFIFO ? "StrictFIFO" : "BestEffortFIFO") + ")";
-      }
-      result.pending.push_back({wl.name, wl.cluster_queue, why});
-      first = false;
+    if (cursor[i] >= order[i].size()) continue;
+    Workload& head = all[order[i][cursor[i]]];
+    std::string why = blocked[i] ? std::move(blocked_reason[i]) : QuotaEngine::Assign(*this, head, usage_).Message();
+    if (!blocked[i] && why.empty()) why = "fits only by borrowing quota that is held for another workload of the cohort";
+    const std::string waiting = "waiting behind " + head.name + " (ClusterQueue " + cqs[i].name + " is " +
+                                (cqs[i].queueing_strategy == QueueingStrategy::StrictFIFO ? "StrictFIFO" : "BestEffortFIFO") +
+                                ")";
+    result.pending.push_back({std::move(head.name), std::move(head.cluster_queue), std::move(why)});
+    for (std::size_t k = cursor[i] + 1; k < order[i].size(); ++k) {
+      Workload& wl = all[order[i][k]];
+      result.pending.push_back({std::move(wl.name), std::move(wl.cluster_queue), waiting});
     }
   }
   return result;

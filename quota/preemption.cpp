@@ -300,6 +300,14 @@ std::string_view PolicyName(ReclaimWithinCohortPolicy p) {
 // hierarchical claim on, then candidates it may take by priority, then its own queue's; tried with
 // and without borrowing in Kueue's order; each target valid only while its queue (and the cohorts
 // up to the common one) is above nominal in a contested flavor/resource; then minimisation.
+// A per-thread buffer for the search's working copy of the usage vector: an admission pass searches
+// thousands of times and a fresh copy (nodes x flavor-resources) would be a large allocation each time.
+std::vector<std::int64_t>& ScratchUsage(const std::vector<std::int64_t>& base) {
+  thread_local std::vector<std::int64_t> scratch;
+  scratch.assign(base.begin(), base.end());
+  return scratch;
+}
+
 PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, const std::vector<std::int64_t>& base,
                                   const std::vector<std::vector<QuotaState::AdmittedWorkload>>& admitted,
                                   const Workload& wl, int node, const FrAmounts& req, const std::vector<int>& frs_need) {
@@ -334,6 +342,12 @@ PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, co
   };
   std::vector<Candidate> pool;
   std::vector<int> group;  // 0 hierarchical, 1 by priority, 2 same queue
+  {
+    std::size_t admitted_in_root = 0;
+    for (int n : t.subtree_cqs[t.nodes[node].root]) admitted_in_root += admitted[t.nodes[n].cq_index].size();
+    pool.reserve(admitted_in_root);
+    group.reserve(admitted_in_root);
+  }
   auto add_from = [&](int cq_node, int lca, bool same, bool advantage, int g) {
     for (const auto& aw : admitted[t.nodes[cq_node].cq_index]) {
       const Variant v = classify(aw, same, advantage);
@@ -405,6 +419,7 @@ PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, co
     }
   }
   std::vector<const Candidate*> ordered;
+  ordered.reserve(pool.size());
   for (int g = 0; g < 3; ++g) {
     const std::size_t first = ordered.size();
     for (std::size_t i = 0; i < pool.size(); ++i)
@@ -422,9 +437,11 @@ PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, co
   else
     attempts = {true, false};
 
+  std::vector<const Candidate*> targets;
+  targets.reserve(ordered.size());
   for (const bool borrow : attempts) {
-    std::vector<std::int64_t> usage = base;
-    std::vector<const Candidate*> targets;
+    std::vector<std::int64_t>& usage = ScratchUsage(base);
+    targets.clear();
     for (const Candidate* c : ordered) {
       if (!c->same_cq) {
         if (borrow && c->variant == Variant::ReclaimWithoutBorrowing) continue;
