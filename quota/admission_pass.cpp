@@ -69,15 +69,17 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
   };
 
   std::vector<std::int64_t> scratch;
+  std::vector<Head> heads;
+  std::vector<std::size_t> entry;
   while (true) {
-    std::vector<Head> heads;
+    heads.clear();
     for (std::size_t i = 0; i < order.size(); ++i)
       if (has_head(i) && !blocked[i]) heads.push_back({static_cast<int>(i), {}, {}, {}});
     if (heads.empty()) break;
     ++result.cycles;
     cycle_hold.assign(t.nodes.size() * t.fr_count, 0);
     for (auto& h : heads) {
-      h.assignment = QuotaEngine::Assign(*this, head_of(h.cq), usage_, /*with_reasons=*/false);
+      h.assignment = QuotaEngine::Assign(*this, head_of(h.cq), usage_);
       h.version = root_version_[t.nodes[t.cqs[h.cq].node].root];
     }
     if (options_.fair_sharing) {
@@ -92,7 +94,12 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
         for (const auto& [fr, a] : req) t.AddUsage(scratch, node, fr, -a);
       }
     }
-    std::stable_sort(heads.begin(), heads.end(), [&](const Head& a, const Head& b) {
+    // Entry order, sorted as indices so that the heads (and their assignments) are not moved.
+    entry.resize(heads.size());
+    for (std::size_t i = 0; i < heads.size(); ++i) entry[i] = i;
+    std::stable_sort(entry.begin(), entry.end(), [&](std::size_t ia, std::size_t ib) {
+      const Head& a = heads[ia];
+      const Head& b = heads[ib];
       const Workload& wa = head_of(a.cq);
       const Workload& wb = head_of(b.cq);
       if (options_.fair_sharing) {
@@ -110,15 +117,12 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
     });
 
     bool progress = false;
-    for (auto& h : heads) {
+    for (const std::size_t e : entry) {
+      Head& h = heads[e];
       const int node = t.cqs[h.cq].node;
       const Workload& wl = head_of(h.cq);
       const bool unchanged = h.version == root_version_[t.nodes[node].root];
-      const Assignment a =
-          unchanged ? std::move(h.assignment) : QuotaEngine::Assign(*this, wl, usage_, /*with_reasons=*/false);
-      // Reason texts are built only for a head that stays pending, from the same usage (nothing
-      // below this root changed since `a` was computed).
-      auto message = [&] { return QuotaEngine::Assign(*this, wl, usage_).Message(); };
+      const Assignment a = unchanged ? std::move(h.assignment) : QuotaEngine::Assign(*this, wl, usage_);
       std::string why;
       if (a.mode == FitMode::Fit && held_blocks(node, a, why)) {
         // Not admitted this cycle; tried again next cycle (or left pending when nothing moves).
@@ -140,9 +144,9 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
           progress = true;
           continue;
         }
-        why = message() + "; " + pr.Message();
+        why = a.Message() + "; " + pr.Message();
       } else {
-        why = message();
+        why = a.Message();
       }
       // Kueue adds the usage of every head that needs preemption to the cycle's snapshot, so later
       // heads of the cohort see it as taken (kueue#4809 when the head is StrictFIFO).

@@ -302,9 +302,16 @@ std::string_view PolicyName(ReclaimWithinCohortPolicy p) {
 // up to the common one) is above nominal in a contested flavor/resource; then minimisation.
 // A per-thread buffer for the search's working copy of the usage vector: an admission pass searches
 // thousands of times and a fresh copy (nodes x flavor-resources) would be a large allocation each time.
-std::vector<std::int64_t>& ScratchUsage(const std::vector<std::int64_t>& base) {
+// Only the rows of the nodes under `root` are copied: the search reads and changes no other node
+// (the preemptor, its candidates and all their ancestors share that root).
+std::vector<std::int64_t>& ScratchUsage(const Tree& t, const std::vector<std::int64_t>& base, int root) {
   thread_local std::vector<std::int64_t> scratch;
-  scratch.assign(base.begin(), base.end());
+  scratch.resize(base.size());
+  const auto width = static_cast<std::size_t>(t.fr_count);
+  for (std::size_t n = 0; n < t.nodes.size(); ++n)
+    if (t.nodes[n].root == root)
+      std::copy_n(base.begin() + static_cast<std::ptrdiff_t>(n * width), width,
+                  scratch.begin() + static_cast<std::ptrdiff_t>(n * width));
   return scratch;
 }
 
@@ -440,7 +447,7 @@ PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, co
   std::vector<const Candidate*> targets;
   targets.reserve(ordered.size());
   for (const bool borrow : attempts) {
-    std::vector<std::int64_t>& usage = ScratchUsage(base);
+    std::vector<std::int64_t>& usage = ScratchUsage(t, base, t.nodes[node].root);
     targets.clear();
     for (const Candidate* c : ordered) {
       if (!c->same_cq) {

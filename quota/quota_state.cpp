@@ -349,8 +349,7 @@ QuotaEngine::FrAmounts QuotaEngine::ToFr(const QuotaState::Tree& t, const Assign
   return out;
 }
 
-Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const std::vector<std::int64_t>& usage,
-                               bool with_reasons) {
+Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const std::vector<std::int64_t>& usage) {
   const auto& t = *s.tree_;
   Assignment out;
   out.cluster_queue = wl.cluster_queue;
@@ -394,7 +393,7 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
       const int rid = t.FindResource(name);
       if (rid < 0 || info.group_of_resource[rid] < 0) {
         out.mode = FitMode::NoFit;
-        if (with_reasons) out.reasons.push_back("resource " + name + " is not covered by ClusterQueue " + cq.name);
+        out.reasons.push_back("resource " + name + " is not covered by ClusterQueue " + cq.name);
         continue;
       }
       per_group[info.group_of_resource[rid]].push_back({rid, amount});
@@ -410,7 +409,7 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
           for (const auto& [key, value] : t.config.resource_flavors[f].node_labels) group_keys.insert(key);
       for (int f : info.groups[g].flavors) {
         if (std::string why = FlavorMismatch(t.config.resource_flavors[f], ps, group_keys); !why.empty()) {
-          if (with_reasons) all_reasons.push_back(std::move(why));
+          all_reasons.push_back(why);
           continue;
         }
         FlavorTry ft;
@@ -425,7 +424,6 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
           auto amt = [&](std::int64_t v) { return Amount(rid, t, v); };
           if (val > max_cap) {
             ft.mode = FitMode::NoFit;
-            if (!with_reasons) continue;
             const std::int64_t bl = t.nodes[node].borrowing_limit[fr];
             ft.reasons.push_back("insufficient quota for " + rname + " in flavor " + t.flavors[f] + ": " + amt(val) +
                                  " requested, at most " + amt(std::max<std::int64_t>(0, max_cap)) +
@@ -437,18 +435,17 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
           ft.borrows = ft.borrows || borrow;
           if (val <= avail) continue;
           const std::int64_t unused_nominal = std::clamp<std::int64_t>(nominal - used, 0, std::max<std::int64_t>(0, avail));
-          const FitMode m = (val <= t.nodes[node].nominal[fr] || can_preempt_within_cq || can_preempt_while_borrowing)
-                                ? FitMode::Preempt
-                                : FitMode::NoFit;
-          ft.mode = std::min(ft.mode, m);
-          if (!with_reasons) continue;
           ft.reasons.push_back("insufficient unused quota for " + rname + " in flavor " + t.flavors[f] + ": " + amt(val) +
                                " requested, " + amt(std::max<std::int64_t>(0, avail)) + " available (" +
                                amt(unused_nominal) + " of nominal " + amt(nominal) + " free, " +
                                amt(std::max<std::int64_t>(0, avail - unused_nominal)) + " borrowable)");
+          const FitMode m = (val <= t.nodes[node].nominal[fr] || can_preempt_within_cq || can_preempt_while_borrowing)
+                                ? FitMode::Preempt
+                                : FitMode::NoFit;
           if (m == FitMode::NoFit)
             ft.reasons.back() += "; preemption cannot help: the request exceeds nominal quota, withinClusterQueue is "
                                  "Never and borrowWithinCohort is Never";
+          ft.mode = std::min(ft.mode, m);
         }
         for (const auto& r : ft.reasons) all_reasons.push_back(r);
         const bool stop =
@@ -463,7 +460,7 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
       }
       if (!best || best->mode == FitMode::NoFit) {
         out.mode = FitMode::NoFit;
-        if (with_reasons && all_reasons.empty()) all_reasons.push_back("no flavor of ClusterQueue " + cq.name + " matches pod set " + ps.name);
+        if (all_reasons.empty()) all_reasons.push_back("no flavor of ClusterQueue " + cq.name + " matches pod set " + ps.name);
         for (auto& r : all_reasons) out.reasons.push_back(std::move(r));
         continue;
       }

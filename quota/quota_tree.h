@@ -93,9 +93,7 @@ struct QuotaState::Tree {
 class QuotaEngine {
  public:
   using FrAmounts = std::vector<std::pair<int, std::int64_t>>;
-  // with_reasons false skips building the reason texts (mode, flavors and usage are the same).
-  static Assignment Assign(const QuotaState& s, const Workload& wl, const std::vector<std::int64_t>& usage,
-                           bool with_reasons = true);
+  static Assignment Assign(const QuotaState& s, const Workload& wl, const std::vector<std::int64_t>& usage);
   static PreemptionResult FindTargets(const QuotaState& s, const Workload& wl, const Assignment& a);
   static FrAmounts ToFr(const QuotaState::Tree& t, const Assignment& a);
 };
