@@ -376,19 +376,19 @@ PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, co
       return fits;
     };
     bool advantage = fits_in(node);
-    std::function<void(int, int, int, bool)> collect = [&](int current, int subtree_root, int skip, bool adv) {
+    auto collect = [&](auto& self, int current, int subtree_root, int skip, bool adv) -> void {
       for (int child : t.nodes[current].children) {
         if (child == skip || child == node) continue;
         if (within_nominal(base, child)) continue;
         if (t.nodes[child].is_cq)
           add_from(child, subtree_root, false, adv, adv ? 0 : 1);
         else
-          collect(child, subtree_root, skip, adv);
+          self(self, child, subtree_root, skip, adv);
       }
     };
     int previous = -1;
     for (int cur = t.nodes[node].parent; cur >= 0; cur = t.nodes[cur].parent) {
-      collect(cur, cur, previous, advantage);
+      collect(collect, cur, cur, previous, advantage);
       advantage = fits_in(cur) || advantage;
       previous = cur;
     }
