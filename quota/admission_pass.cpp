@@ -157,7 +157,9 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
         if (options_.waiting_head_blocks_borrowing && waiting_for_preemption) hold(persistent_hold, node, a);
       } else {
         if (options_.waiting_head_blocks_borrowing && waiting_for_preemption) hold(cycle_hold, node, a);
-        result.pending.push_back({wl.name, wl.cluster_queue, std::move(why)});
+        // The head leaves its queue for good: its names move into the result.
+        Workload& left = all[order[h.cq][cursor[h.cq]]];
+        result.pending.push_back({std::move(left.name), std::move(left.cluster_queue), std::move(why)});
         ++cursor[h.cq];
       }
       progress = true;
