@@ -308,10 +308,13 @@ std::vector<std::int64_t>& ScratchUsage(const Tree& t, const std::vector<std::in
   thread_local std::vector<std::int64_t> scratch;
   scratch.resize(base.size());
   const auto width = static_cast<std::size_t>(t.fr_count);
-  for (std::size_t n = 0; n < t.nodes.size(); ++n)
-    if (t.nodes[n].root == root)
-      std::copy_n(base.begin() + static_cast<std::ptrdiff_t>(n * width), width,
-                  scratch.begin() + static_cast<std::ptrdiff_t>(n * width));
+  // Every node under the root is a ClusterQueue below it or an ancestor of one (a cohort without
+  // ClusterQueues below it has no usage and is never read); a cohort may be copied more than once.
+  for (int cq : t.subtree_cqs[root])
+    for (int n = cq; n >= 0; n = t.nodes[n].parent) {
+      const std::size_t offset = static_cast<std::size_t>(n) * width;
+      std::copy_n(base.data() + offset, width, scratch.data() + offset);
+    }
   return scratch;
 }
 
