@@ -22,7 +22,8 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
   const auto& cqs = t.config.cluster_queues;
   AdmissionPassResult result;
   // Each queue is a sorted list of indices into `all` with a cursor at its head; workloads never move.
-  const std::vector<Workload> all = std::move(pending);
+  std::vector<Workload> all = std::move(pending);
+  result.pending.reserve(all.size());
   std::vector<std::vector<std::size_t>> order(cqs.size());
   std::vector<std::size_t> cursor(cqs.size(), 0);
   for (std::size_t i = 0; i < all.size(); ++i) {
@@ -68,8 +69,10 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
   };
 
   std::vector<std::int64_t> scratch;
+  std::vector<Head> heads;
+  std::vector<std::size_t> entry;
   while (true) {
-    std::vector<Head> heads;
+    heads.clear();
     for (std::size_t i = 0; i < order.size(); ++i)
       if (has_head(i) && !blocked[i]) heads.push_back({static_cast<int>(i), {}, {}, {}});
     if (heads.empty()) break;
@@ -91,7 +94,12 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
         for (const auto& [fr, a] : req) t.AddUsage(scratch, node, fr, -a);
       }
     }
-    std::stable_sort(heads.begin(), heads.end(), [&](const Head& a, const Head& b) {
+    // Entry order, sorted as indices so that the heads (and their assignments) are not moved.
+    entry.resize(heads.size());
+    for (std::size_t i = 0; i < heads.size(); ++i) entry[i] = i;
+    std::stable_sort(entry.begin(), entry.end(), [&](std::size_t ia, std::size_t ib) {
+      const Head& a = heads[ia];
+      const Head& b = heads[ib];
       const Workload& wa = head_of(a.cq);
       const Workload& wb = head_of(b.cq);
       if (options_.fair_sharing) {
@@ -109,7 +117,8 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
     });
 
     bool progress = false;
-    for (auto& h : heads) {
+    for (const std::size_t e : entry) {
+      Head& h = heads[e];
       const int node = t.cqs[h.cq].node;
       const Workload& wl = head_of(h.cq);
       const bool unchanged = h.version == root_version_[t.nodes[node].root];
@@ -144,33 +153,32 @@ AdmissionPassResult QuotaState::RunAdmissionPass(std::vector<Workload> pending, 
       const bool waiting_for_preemption = a.mode == FitMode::Preempt;
       if (cqs[h.cq].queueing_strategy == QueueingStrategy::StrictFIFO) {
         blocked[h.cq] = true;
-        blocked_reason[h.cq] = why;
+        blocked_reason[h.cq] = std::move(why);
         if (options_.waiting_head_blocks_borrowing && waiting_for_preemption) hold(persistent_hold, node, a);
       } else {
         if (options_.waiting_head_blocks_borrowing && waiting_for_preemption) hold(cycle_hold, node, a);
-        result.pending.push_back({wl.name, wl.cluster_queue, why});
+        // The head leaves its queue for good: its names move into the result.
+        Workload& left = all[order[h.cq][cursor[h.cq]]];
+        result.pending.push_back({std::move(left.name), std::move(left.cluster_queue), std::move(why)});
         ++cursor[h.cq];
       }
       progress = true;
     }
     if (!progress) break;
   }
+  // The workloads left in the queues are not referenced again: their names move into the result.
   for (std::size_t i = 0; i < order.size(); ++i) {
-    bool first = true;
-    std::string head_name;
-    for (std::size_t k = cursor[i]; k < order[i].size(); ++k) {
-      const Workload& wl = all[order[i][k]];
-      std::string why;
-      if (first) {
-        why = blocked[i] ? blocked_reason[i] : QuotaEngine::Assign(*this, wl, usage_).Message();
-        if (!blocked[i] && why.empty()) why = "fits only by borrowing quota that is held for another workload of the cohort";
-        head_name = wl.name;
-      } else {
-        why = "waiting behind " + head_name + " (ClusterQueue " + cqs[i].name + " is " +
-              (cqs[i].queueing_strategy == QueueingStrategy::StrictFIFO ? "StrictFIFO" : "BestEffortFIFO") + ")";
-      }
-      result.pending.push_back({wl.name, wl.cluster_queue, why});
-      first = false;
+    if (cursor[i] >= order[i].size()) continue;
+    Workload& head = all[order[i][cursor[i]]];
+    std::string why = blocked[i] ? std::move(blocked_reason[i]) : QuotaEngine::Assign(*this, head, usage_).Message();
+    if (!blocked[i] && why.empty()) why = "fits only by borrowing quota that is held for another workload of the cohort";
+    const std::string waiting = "waiting behind " + head.name + " (ClusterQueue " + cqs[i].name + " is " +
+                                (cqs[i].queueing_strategy == QueueingStrategy::StrictFIFO ? "StrictFIFO" : "BestEffortFIFO") +
+                                ")";
+    result.pending.push_back({std::move(head.name), std::move(head.cluster_queue), std::move(why)});
+    for (std::size_t k = cursor[i] + 1; k < order[i].size(); ++k) {
+      Workload& wl = all[order[i][k]];
+      result.pending.push_back({std::move(wl.name), std::move(wl.cluster_queue), waiting});
     }
   }
   return result;

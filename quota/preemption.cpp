@@ -300,6 +300,24 @@ std::string_view PolicyName(ReclaimWithinCohortPolicy p) {
 // hierarchical claim on, then candidates it may take by priority, then its own queue's; tried with
 // and without borrowing in Kueue's order; each target valid only while its queue (and the cohorts
 // up to the common one) is above nominal in a contested flavor/resource; then minimisation.
+// A per-thread buffer for the search's working copy of the usage vector: an admission pass searches
+// thousands of times and a fresh copy (nodes x flavor-resources) would be a large allocation each time.
+// Only the rows of the nodes under `root` are copied: the search reads and changes no other node
+// (the preemptor, its candidates and all their ancestors share that root).
+std::vector<std::int64_t>& ScratchUsage(const Tree& t, const std::vector<std::int64_t>& base, int root) {
+  thread_local std::vector<std::int64_t> scratch;
+  scratch.resize(base.size());
+  const auto width = static_cast<std::size_t>(t.fr_count);
+  // Every node under the root is a ClusterQueue below it or an ancestor of one (a cohort without
+  // ClusterQueues below it has no usage and is never read); a cohort may be copied more than once.
+  for (int cq : t.subtree_cqs[root])
+    for (int n = cq; n >= 0; n = t.nodes[n].parent) {
+      const std::size_t offset = static_cast<std::size_t>(n) * width;
+      std::copy_n(base.data() + offset, width, scratch.data() + offset);
+    }
+  return scratch;
+}
+
 PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, const std::vector<std::int64_t>& base,
                                   const std::vector<std::vector<QuotaState::AdmittedWorkload>>& admitted,
                                   const Workload& wl, int node, const FrAmounts& req, const std::vector<int>& frs_need) {
@@ -334,6 +352,12 @@ PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, co
   };
   std::vector<Candidate> pool;
   std::vector<int> group;  // 0 hierarchical, 1 by priority, 2 same queue
+  {
+    std::size_t admitted_in_root = 0;
+    for (int n : t.subtree_cqs[t.nodes[node].root]) admitted_in_root += admitted[t.nodes[n].cq_index].size();
+    pool.reserve(admitted_in_root);
+    group.reserve(admitted_in_root);
+  }
   auto add_from = [&](int cq_node, int lca, bool same, bool advantage, int g) {
     for (const auto& aw : admitted[t.nodes[cq_node].cq_index]) {
       const Variant v = classify(aw, same, advantage);
@@ -355,19 +379,19 @@ PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, co
       return fits;
     };
     bool advantage = fits_in(node);
-    std::function<void(int, int, int, bool)> collect = [&](int current, int subtree_root, int skip, bool adv) {
+    auto collect = [&](auto& self, int current, int subtree_root, int skip, bool adv) -> void {
       for (int child : t.nodes[current].children) {
         if (child == skip || child == node) continue;
         if (within_nominal(base, child)) continue;
         if (t.nodes[child].is_cq)
           add_from(child, subtree_root, false, adv, adv ? 0 : 1);
         else
-          collect(child, subtree_root, skip, adv);
+          self(self, child, subtree_root, skip, adv);
       }
     };
     int previous = -1;
     for (int cur = t.nodes[node].parent; cur >= 0; cur = t.nodes[cur].parent) {
-      collect(cur, cur, previous, advantage);
+      collect(collect, cur, cur, previous, advantage);
       advantage = fits_in(cur) || advantage;
       previous = cur;
     }
@@ -405,6 +429,7 @@ PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, co
     }
   }
   std::vector<const Candidate*> ordered;
+  ordered.reserve(pool.size());
   for (int g = 0; g < 3; ++g) {
     const std::size_t first = ordered.size();
     for (std::size_t i = 0; i < pool.size(); ++i)
@@ -422,9 +447,11 @@ PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, co
   else
     attempts = {true, false};
 
+  std::vector<const Candidate*> targets;
+  targets.reserve(ordered.size());
   for (const bool borrow : attempts) {
-    std::vector<std::int64_t> usage = base;
-    std::vector<const Candidate*> targets;
+    std::vector<std::int64_t>& usage = ScratchUsage(t, base, t.nodes[node].root);
+    targets.clear();
     for (const Candidate* c : ordered) {
       if (!c->same_cq) {
         if (borrow && c->variant == Variant::ReclaimWithoutBorrowing) continue;

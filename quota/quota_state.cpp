@@ -378,14 +378,22 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
     return std::int64_t{0};
   };
   out.mode = FitMode::Fit;
+  out.pod_sets.reserve(wl.pod_sets.size());
+  assigned.reserve(8);
 
   for (const auto& ps : wl.pod_sets) {
     PodSetAssignment psa;
     psa.pod_set = ps.name;
     psa.requests = ps.requests;
     if (info.covers_pods) psa.requests.Set(kResourcePods, ps.count);
-    // Resources requested per group.
-    std::vector<std::vector<std::pair<int, std::int64_t>>> per_group(info.groups.size());
+    // Resources requested, with their group (one flat list; a group's entries keep the request order).
+    struct GroupRequest {
+      int group;
+      int rid;
+      std::int64_t amount;
+    };
+    std::vector<GroupRequest> requested;
+    requested.reserve(psa.requests.size());
     for (const auto& [name, amount] : psa.requests) {
       if (amount <= 0) continue;
       const int rid = t.FindResource(name);
@@ -394,10 +402,11 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
         out.reasons.push_back("resource " + name + " is not covered by ClusterQueue " + cq.name);
         continue;
       }
-      per_group[info.group_of_resource[rid]].push_back({rid, amount});
+      requested.push_back({info.group_of_resource[rid], rid, amount});
     }
     for (std::size_t g = 0; g < info.groups.size(); ++g) {
-      if (per_group[g].empty()) continue;
+      const int gi = static_cast<int>(g);
+      if (std::none_of(requested.begin(), requested.end(), [&](const GroupRequest& r) { return r.group == gi; })) continue;
       std::optional<FlavorTry> best;
       int best_flavor = -1;
       std::vector<std::string> all_reasons;
@@ -411,7 +420,8 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
           continue;
         }
         FlavorTry ft;
-        for (const auto& [rid, amount] : per_group[g]) {
+        for (const auto& [group, rid, amount] : requested) {
+          if (group != gi) continue;
           const int fr = t.Fr(f, rid);
           const std::int64_t val = assigned_of(fr) + amount;
           const std::int64_t avail = t.Available(usage, node, fr);
@@ -466,7 +476,8 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
       out.borrows = out.borrows || best->borrows;
       if (best->mode != FitMode::Fit)
         for (auto& r : best->reasons) out.reasons.push_back(std::move(r));
-      for (const auto& [rid, amount] : per_group[g]) {
+      for (const auto& [group, rid, amount] : requested) {
+        if (group != gi) continue;
         psa.flavors[t.resources[rid]] = t.flavors[best_flavor];
         const int fr = t.Fr(best_flavor, rid);
         bool found = false;
@@ -478,6 +489,7 @@ Assignment QuotaEngine::Assign(const QuotaState& s, const Workload& wl, const st
     out.pod_sets.push_back(std::move(psa));
   }
   std::sort(assigned.begin(), assigned.end());
+  out.usage.reserve(assigned.size());
   for (const auto& [fr, amount] : assigned)
     out.usage.push_back({t.flavors[t.FlavorOf(fr)], t.resources[t.ResourceOf(fr)], amount});
   return out;

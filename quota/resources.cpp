@@ -2,6 +2,7 @@
 #include "quota/resources.h"
 
 #include <algorithm>
+#include <string>
 
 namespace platoon {
 
@@ -9,11 +10,19 @@ std::int64_t ToAmount(std::string_view resource, const Quantity& q) {
   return resource == kResourceCPU ? q.MilliValue() : q.Value();
 }
 
+// The fast paths print what Quantity's canonical form prints (a property test holds them to it):
+// milli-cpu that is not whole cores is always "<n>m", and whole amounts below 1000 have no suffix.
+// Reason texts of an admission pass format thousands of amounts.
 std::string FormatAmount(std::string_view resource, std::int64_t amount) {
-  if (resource == kResourceCPU) return Quantity::FromMilli(amount).ToString();
+  if (resource == kResourceCPU) {
+    if (amount % 1000 != 0) return std::to_string(amount) + "m";
+    if (amount > -1'000'000 && amount < 1'000'000) return std::to_string(amount / 1000);
+    return Quantity::FromMilli(amount).ToString();
+  }
   if (resource == kResourceMemory || resource == kResourceEphemeralStorage ||
       resource.starts_with("hugepages-"))
     return Quantity::FromUnits(amount, QuantityFormat::BinarySI).ToString();
+  if (amount > -1000 && amount < 1000) return std::to_string(amount);
   return Quantity::FromUnits(amount).ToString();
 }
 

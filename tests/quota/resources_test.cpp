@@ -1,6 +1,11 @@
 // Resource lists add, subtract and report misfits with the numbers a person needs.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
 #include "quota/resources.h"
 
 using namespace platoon;
@@ -25,6 +30,27 @@ TEST_CASE("amounts print as the API server would") {
   CHECK(FormatAmount("nvidia.com/gpu", 8) == "8");
   CHECK(ToAmount("cpu", *Quantity::Parse("1.5")) == 1500);
   CHECK(ToAmount("memory", *Quantity::Parse("1Gi")) == (1LL << 30));
+}
+
+TEST_CASE("formatted amounts are the canonical quantity text for every magnitude and sign") {
+  std::mt19937_64 rng(20261122);
+  std::vector<std::int64_t> amounts = {0, 1, -1, 999, -999, 1000, -1000, 1001, 999'999, 1'000'000, -1'000'000,
+                                       1'500'000, 12'000, std::numeric_limits<std::int64_t>::max(),
+                                       std::numeric_limits<std::int64_t>::min()};
+  for (int i = 0; i < 20'000; ++i) {
+    const int digits = static_cast<int>(rng() % 19);
+    std::int64_t v = static_cast<std::int64_t>(rng() % 1'000'000'000'000'000'000ULL);
+    for (int d = 0; d < digits % 6; ++d) v /= 10;
+    if (rng() % 2) v = v / 1000 * 1000;
+    amounts.push_back(rng() % 2 ? -v : v);
+    amounts.push_back(static_cast<std::int64_t>(rng() % 3000) - 1500);
+  }
+  for (const std::int64_t v : amounts) {
+    CAPTURE(v);
+    CHECK(FormatAmount("cpu", v) == Quantity::FromMilli(v).ToString());
+    CHECK(FormatAmount("nvidia.com/gpu", v) == Quantity::FromUnits(v).ToString());
+    CHECK(FormatAmount("pods", v) == Quantity::FromUnits(v).ToString());
+  }
 }
 
 TEST_CASE("a request fits only when every resource has room") {
