@@ -1058,49 +1058,53 @@ std::expected<void, std::string> Engine::ReplaceQuota(const quota::QuotaConfig& 
 void Engine::AdvanceTime(Seconds now) { s_->Advance(now); }
 
 std::vector<NodeVerdict> Engine::Filter(const Pod& pod, const std::vector<std::string_view>& candidates, Seconds now) {
+  FilterDecision decision = Decide(pod, candidates, now);
+  std::vector<NodeVerdict> out(candidates.size(), NodeVerdict{decision.others, decision.reason});
+  for (std::size_t i : decision.fits) out[i] = NodeVerdict{};
+  return out;
+}
+
+FilterDecision Engine::Decide(const Pod& pod, const std::vector<std::string_view>& candidates, Seconds now) {
   if (!s_->pods.contains(pod.uid)) s_->Upsert(pod, now);
   s_->Advance(now);
-  std::vector<NodeVerdict> out(candidates.size());
+  FilterDecision out;
   auto gi = s_->gang_of.find(pod.uid);
   if (gi == s_->gang_of.end()) {
-    for (auto& v : out) v = {NodeVerdictKind::Unresolvable, "pod is finished or unknown to platoon"};
+    out.reason = "pod is finished or unknown to platoon";
     return out;
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto git = s_->gangs.find(gi->second);
     if (git == s_->gangs.end()) break;
     Gang& g = git->second;
-    std::string target;
+    std::string_view target;
     if (g.bound.contains(pod.uid)) {
       target = s_->pods.at(pod.uid).node_name;
     } else if (auto h = s_->held.find(pod.uid); h != s_->held.end()) {
       target = h->second.node;
     }
     if (target.empty()) {
-      const std::string reason = Format("gang {}: {}", g.key, g.reason);
-      for (auto& v : out) v = {NodeVerdictKind::Unresolvable, reason};
+      out.reason = Format("gang {}: {}", g.key, g.reason);
       return out;
     }
-    auto offered = std::ranges::find(candidates, std::string_view(target));
+    auto offered = std::ranges::find(candidates, target);
     if (offered != candidates.end()) {
-      const std::string reason = Format("gang {} places this member on {}", g.key, target);
-      for (std::size_t i = 0; i < candidates.size(); ++i) {
-        out[i] = candidates[i] == target ? NodeVerdict{} : NodeVerdict{NodeVerdictKind::Unresolvable, reason};
-      }
+      out.fits.push_back(static_cast<std::size_t>(offered - candidates.begin()));
+      out.reason = Format("gang {} places this member on {}", g.key, target);
       return out;
     }
     // The planned node was not offered: re-plan the whole gang without it (before any bind).
     if (attempt == 0 && g.phase == GangPhase::Planned && g.at_barrier.empty()) {
-      g.excluded_nodes.insert(target);
-      s_->BreakPlan(g, Format("planned node {} was not offered; re-planning the whole gang", target));
+      std::string node(target);
+      g.excluded_nodes.insert(node);
+      s_->BreakPlan(g, Format("planned node {} was not offered; re-planning the whole gang", node));
       s_->Cycle(now);
       continue;
     }
-    const std::string reason = Format("gang {}: planned node {} was not offered", g.key, target);
-    for (auto& v : out) v = {NodeVerdictKind::Unresolvable, reason};
+    out.reason = Format("gang {}: planned node {} was not offered", g.key, target);
     return out;
   }
-  for (auto& v : out) v = {NodeVerdictKind::Unresolvable, "gang is being re-planned"};
+  out.reason = "gang is being re-planned";
   return out;
 }
 

@@ -74,6 +74,13 @@ struct BindOutcome {
   std::string message;
 };
 
+// Filter's answer in compact form: the candidates (by index) that pass, and one reason for the rest.
+struct FilterDecision {
+  std::vector<std::size_t> fits;
+  NodeVerdictKind others = NodeVerdictKind::Unresolvable;
+  std::string reason;
+};
+
 // Actions the edge carries out, as values.
 struct BindAction {
   Binding binding;
@@ -153,6 +160,9 @@ class Engine {
   // One verdict per candidate: a planned member's node fits when offered; every other node is
   // unresolvable with the gang's reason. A planned node not offered re-plans the whole gang.
   std::vector<NodeVerdict> Filter(const Pod& pod, const std::vector<std::string_view>& candidates, Seconds now);
+  // The same decision without one string per node: the edge writes `reason` for every candidate
+  // not in `fits` (what a wire encoder does anyway), so the engine's cost does not grow with it.
+  FilterDecision Decide(const Pod& pod, const std::vector<std::string_view>& candidates, Seconds now);
   // 100 for the planned node, 0 elsewhere.
   std::vector<int> Score(const Pod& pod, const std::vector<std::string_view>& candidates) const;
   // The co-bind barrier. Idempotent per pod UID.
