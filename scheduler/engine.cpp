@@ -235,6 +235,8 @@ struct Gang {
   std::vector<std::string> planned;  // UIDs with a reservation from this gang's plan, not yet bound
   std::set<std::string> at_barrier;
   Seconds deadline = 0;
+  Seconds first_bind = -1;  // when the first member reached the barrier (-1: none yet)
+  Seconds queued_since = 0; // when it last entered its queue
   std::set<std::string> bound;
   int failures = 0;
   Seconds backoff_until = 0;
@@ -262,6 +264,10 @@ struct Engine::State {
   std::optional<quota::QuotaState> quota;
   bool cycle_dirty = true;
   Actions actions;
+  MetricsSink* metrics = nullptr;
+  Seconds latest = 0;  // the latest `now` seen (times in state are stamped with it)
+
+  void See(Seconds now) { latest = std::max(latest, now); }
 
   // --- topology and reservations ---
 
@@ -361,11 +367,13 @@ struct Engine::State {
     g.planned.clear();
     g.at_barrier.clear();
     g.deadline = 0;
+    g.first_bind = -1;
     g.held_nodes.clear();
     g.victims.clear();
     if (g.phase == GangPhase::Planned || g.phase == GangPhase::Preempting) {
       ReleaseQuota(g);
       g.phase = GangPhase::Queued;
+      g.queued_since = latest;
       g.reason = why;
     }
     cycle_dirty = true;
@@ -431,6 +439,7 @@ struct Engine::State {
         g.unblock = Format("{} more member pod(s) of {}", g.min_member - present, g.key);
       } else if (g.phase == GangPhase::Collecting) {
         g.phase = GangPhase::Queued;
+        g.queued_since = latest;
         g.reason = "queued for admission";
         g.unblock.clear();
       }
@@ -574,6 +583,7 @@ struct Engine::State {
   Seconds TimeoutOf(const Gang& g) const { return g.timeout.value_or(options.default_bind_timeout); }
 
   void Admitted(Gang& g, Seconds now) {
+    if (metrics) metrics->WorkloadAdmitted(g.cluster_queue, std::max<Seconds>(0, now - g.queued_since));
     g.phase = GangPhase::Planned;
     g.deadline = now + TimeoutOf(g);
     g.failed_binds.clear();
@@ -597,6 +607,7 @@ struct Engine::State {
     if (g.uses_quota) {
       if (!g.queue_error.empty()) {
         g.reason = "queue: " + g.queue_error;
+        if (metrics) metrics->PlanFailure("queue");
         g.unblock = "fix the kueue.x-k8s.io/queue-name label or create the LocalQueue";
         return false;
       }
@@ -605,6 +616,7 @@ struct Engine::State {
       if (assignment->mode == quota::FitMode::NoFit) {
         g.reason = "quota: " + assignment->Message();
         g.unblock = Format("free quota in ClusterQueue {} (or raise its nominalQuota/borrowingLimit)", g.cluster_queue);
+        if (metrics) metrics->PlanFailure("quota");
         return false;
       }
     }
@@ -620,11 +632,13 @@ struct Engine::State {
         return true;
       }
       place_reason = plan.error();
+      if (metrics) metrics->PlanFailure("capacity");
       g.reason = "capacity: " + place_reason;
       g.unblock = "free capacity in a domain that can hold the whole gang (workloads finishing, nodes added)";
     } else {
       g.reason = "quota: " + assignment->Message();
       g.unblock = Format("preemption in ClusterQueue {} or its cohort", g.cluster_queue);
+      if (metrics) metrics->PlanFailure("quota");
     }
     if (!options.preemption) return false;
     return TryPreempt(g, uids, workload, assignment, now);
@@ -714,6 +728,7 @@ struct Engine::State {
       const bool by_quota = std::ranges::find(quota_victims, key) != quota_victims.end();
       const std::string why = Format("preempted by {} (priority {} vs {}): {}", g.key, g.priority, v.priority,
                                           by_quota ? "quota" : "capacity");
+      if (metrics) metrics->WorkloadPreempted(by_quota ? "quota" : "capacity");
       if (v.phase == GangPhase::Planned) {
         BreakPlan(v, why);
         actions.statuses.push_back({v.key, "Preempted", why});
@@ -786,6 +801,10 @@ struct Engine::State {
       const std::string why = Format("bind barrier timed out: {} of {} members reached bind", g.at_barrier.size(),
                                           g.planned.size());
       g.failures++;
+      if (metrics) {
+        if (g.first_bind >= 0) metrics->BindBarrier(now - g.first_bind, false);
+        metrics->PlanFailure("barrier_timeout");
+      }
       const double delay = std::min(options.backoff_max, options.backoff_initial * std::pow(2.0, g.failures - 1));
       g.backoff_until = now + delay;
       BreakPlan(g, why);
@@ -985,6 +1004,7 @@ std::string Engine::GangKeyFor(const Pod& pod) {
 }
 
 void Engine::UpsertNode(Node node, Seconds now) {
+  s_->See(now);
   auto it = s_->nodes.find(node.name);
   if (it != s_->nodes.end() && it->second == node) return;
   std::string name = node.name;
@@ -995,6 +1015,7 @@ void Engine::UpsertNode(Node node, Seconds now) {
 }
 
 void Engine::RemoveNode(std::string_view name, Seconds now) {
+  s_->See(now);
   auto it = s_->nodes.find(name);
   if (it == s_->nodes.end()) return;
   s_->nodes.erase(it);
@@ -1003,9 +1024,13 @@ void Engine::RemoveNode(std::string_view name, Seconds now) {
   (void)now;
 }
 
-void Engine::UpsertPod(Pod pod, Seconds now) { s_->Upsert(std::move(pod), now); }
+void Engine::UpsertPod(Pod pod, Seconds now) {
+  s_->See(now);
+  s_->Upsert(std::move(pod), now);
+}
 
 void Engine::RemovePod(std::string_view uid, Seconds now) {
+  s_->See(now);
   std::string key(uid);
   if (!s_->pods.contains(key)) return;
   s_->EnsureTopology();
@@ -1015,6 +1040,7 @@ void Engine::RemovePod(std::string_view uid, Seconds now) {
 }
 
 void Engine::UpsertPodGroup(PodGroup group, Seconds now) {
+  s_->See(now);
   std::string key = group.Key();
   s_->pod_groups.insert_or_assign(key, std::move(group));
   if (auto it = s_->gangs.find(key); it != s_->gangs.end()) s_->Refresh(it->second);
@@ -1055,7 +1081,10 @@ std::expected<void, std::string> Engine::ReplaceQuota(const quota::QuotaConfig& 
   return {};
 }
 
-void Engine::AdvanceTime(Seconds now) { s_->Advance(now); }
+void Engine::AdvanceTime(Seconds now) {
+  s_->See(now);
+  s_->Advance(now);
+}
 
 std::vector<NodeVerdict> Engine::Filter(const Pod& pod, const std::vector<std::string_view>& candidates, Seconds now) {
   FilterDecision decision = Decide(pod, candidates, now);
@@ -1065,6 +1094,7 @@ std::vector<NodeVerdict> Engine::Filter(const Pod& pod, const std::vector<std::s
 }
 
 FilterDecision Engine::Decide(const Pod& pod, const std::vector<std::string_view>& candidates, Seconds now) {
+  s_->See(now);
   if (!s_->pods.contains(pod.uid)) s_->Upsert(pod, now);
   s_->Advance(now);
   FilterDecision out;
@@ -1117,6 +1147,7 @@ std::vector<int> Engine::Score(const Pod& pod, const std::vector<std::string_vie
 }
 
 BindOutcome Engine::Bind(std::string_view pod_uid, std::string_view node, Seconds now) {
+  s_->See(now);
   s_->EnsureTopology();
   s_->Timeouts(now);
   const std::string uid(pod_uid);
@@ -1155,11 +1186,13 @@ BindOutcome Engine::Bind(std::string_view pod_uid, std::string_view node, Second
   };
   if (g.phase == GangPhase::Running) return release({uid});
   g.at_barrier.insert(uid);
+  if (g.first_bind < 0) g.first_bind = now;
   if (g.at_barrier.size() < g.planned.size()) {
     return {BindOutcome::Kind::Wait, {}, Format("gang {}: {} of {} members at the bind barrier", g.key,
                                                       g.at_barrier.size(), g.planned.size())};
   }
   std::vector<std::string> all = g.planned;
+  if (s_->metrics) s_->metrics->BindBarrier(now - g.first_bind, true);
   g.phase = GangPhase::Running;
   g.failures = 0;
   g.excluded_nodes.clear();
@@ -1168,6 +1201,8 @@ BindOutcome Engine::Bind(std::string_view pod_uid, std::string_view node, Second
   out.message = Format("gang {}: all {} members bound together", g.key, all.size());
   return out;
 }
+
+void Engine::SetMetricsSink(MetricsSink* sink) { s_->metrics = sink; }
 
 Actions Engine::TakeActions() { return std::exchange(s_->actions, Actions{}); }
 

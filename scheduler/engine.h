@@ -122,6 +122,21 @@ struct PendingView {
   std::vector<PendingQueue> queues;  // by ClusterQueue name ("" first)
 };
 
+// Where the engine's metrics leave it; the edge implements this (Prometheus in `serve`, tallies in
+// `simulate`). Named after Kueue's metrics. Calls happen inside engine calls, on the caller's thread.
+class MetricsSink {
+ public:
+  virtual ~MetricsSink() = default;
+  // platoon_admitted_workloads_total and platoon_admission_wait_time_seconds{cluster_queue}.
+  virtual void WorkloadAdmitted(std::string_view cluster_queue, Seconds wait) = 0;
+  // platoon_preempted_workloads_total{reason}: "quota" or "capacity".
+  virtual void WorkloadPreempted(std::string_view reason) = 0;
+  // platoon_gang_bind_barrier_seconds: first bind of a gang to its release (or timeout).
+  virtual void BindBarrier(Seconds waited, bool released) = 0;
+  // platoon_plan_failures_total{reason}: "quota", "capacity", "queue", "barrier_timeout".
+  virtual void PlanFailure(std::string_view reason) = 0;
+};
+
 struct EngineCounts {
   std::size_t nodes = 0;
   std::size_t pods = 0;
@@ -167,6 +182,9 @@ class Engine {
   std::vector<int> Score(const Pod& pod, const std::vector<std::string_view>& candidates) const;
   // The co-bind barrier. Idempotent per pod UID.
   BindOutcome Bind(std::string_view pod_uid, std::string_view node, Seconds now);
+
+  // Lends a metrics sink (nullptr: none). It must outlive the engine or be reset first.
+  void SetMetricsSink(MetricsSink* sink);
 
   // Drains the actions produced since the last call.
   Actions TakeActions();

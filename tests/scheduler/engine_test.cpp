@@ -419,5 +419,51 @@ TEST_CASE("a restarted engine rebuilds reservations from bound pods and their de
   CHECK(restarted.Topology().domain(topology::kRootDomain).free_gpus == 2);
 }
 
+struct RecordingSink : MetricsSink {
+  std::vector<std::pair<std::string, Seconds>> admitted;
+  std::vector<std::string> preempted;
+  std::vector<std::pair<Seconds, bool>> barriers;
+  std::vector<std::string> failures;
+  void WorkloadAdmitted(std::string_view cq, Seconds wait) override { admitted.emplace_back(std::string(cq), wait); }
+  void WorkloadPreempted(std::string_view reason) override { preempted.emplace_back(reason); }
+  void BindBarrier(Seconds waited, bool released) override { barriers.emplace_back(waited, released); }
+  void PlanFailure(std::string_view reason) override { failures.emplace_back(reason); }
+};
+
+TEST_CASE("metrics reach the sink: admission wait, barrier time, barrier timeouts, preemptions") {
+  Engine engine(RackOptions());
+  RecordingSink sink;
+  engine.SetMetricsSink(&sink);
+  Driver d(engine);
+  d.AddNode(GpuNode("n1", 8));
+  engine.UpsertPodGroup(Group("job", 2, 10), 0);
+  d.AddPod(GangPod("job-0", "job", 4, 1));
+  d.AddPod(GangPod("job-1", "job", 4, 1));
+  d.Advance(2);
+  REQUIRE(sink.admitted.size() == 1);
+  CHECK(sink.admitted[0].second == doctest::Approx(2.0));
+  auto n0 = d.FilterOne("uid-job-0");
+  REQUIRE(n0);
+  d.BindOne("uid-job-0", *n0);
+  d.Advance(11);
+  CHECK(sink.failures == std::vector<std::string>{"barrier_timeout"});
+  REQUIRE(sink.barriers.size() == 1);
+  CHECK_FALSE(sink.barriers[0].second);
+  d.Advance(6);
+  d.Advance(1);
+  auto a = d.FilterOne("uid-job-0");
+  auto b = d.FilterOne("uid-job-1");
+  REQUIRE(a);
+  REQUIRE(b);
+  d.BindOne("uid-job-0", *a);
+  d.Advance(3);
+  d.BindOne("uid-job-1", *b);
+  REQUIRE(sink.barriers.size() == 2);
+  CHECK(sink.barriers[1] == std::pair<Seconds, bool>{3.0, true});
+  d.AddPod(GangPod("urgent", "", 8, 100));
+  d.Round();
+  CHECK(sink.preempted == std::vector<std::string>{"capacity"});
+}
+
 }  // namespace
 }  // namespace platoon::engine
