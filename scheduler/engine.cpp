@@ -211,6 +211,21 @@ std::string_view ToString(GangPhase phase) {
   return "Unknown";
 }
 
+std::string DescribePending(const PendingView& view) {
+  std::string out;
+  if (view.queues.empty()) return "no pending gangs\n";
+  for (const auto& q : view.queues) {
+    out += q.cluster_queue.empty() ? std::string("(no ClusterQueue)") : "ClusterQueue " + q.cluster_queue;
+    out += Format(": {} pending\n", q.gangs.size());
+    for (const auto& g : q.gangs) {
+      out += Format("  {}. {} [{}, {}/{} members, priority {}]: {}\n", g.position, g.gang, ToString(g.phase), g.members,
+                    g.min_member, g.priority, g.reason);
+      if (!g.unblock.empty()) out += "     unblocked by: " + g.unblock + "\n";
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------
 
 struct Held {

@@ -122,6 +122,10 @@ struct PendingView {
   std::vector<PendingQueue> queues;  // by ClusterQueue name ("" first)
 };
 
+// The view as `platoon explain` prints it: one block per ClusterQueue, one line per gang with its
+// position, members, phase, reason and what would unblock it.
+std::string DescribePending(const PendingView& view);
+
 // Where the engine's metrics leave it; the edge implements this (Prometheus in `serve`, tallies in
 // `simulate`). Named after Kueue's metrics. Calls happen inside engine calls, on the caller's thread.
 class MetricsSink {

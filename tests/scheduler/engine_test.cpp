@@ -126,7 +126,29 @@ TEST_CASE("a gang that cannot be placed whole is not admitted and says why with 
   INFO(g.reason);
   CHECK(Contains(g.reason, "capacity:"));
   CHECK(Contains(g.reason, "rack"));
+  CHECK(Contains(g.reason, "holds 2"));
   CHECK_FALSE(g.unblock.empty());
+}
+
+TEST_CASE("StrictFIFO holds the queue behind a head that does not fit; BestEffortFIFO lets smaller gangs pass") {
+  auto strategy = quota::QueueingStrategy::StrictFIFO;
+  SUBCASE("StrictFIFO") { strategy = quota::QueueingStrategy::StrictFIFO; }
+  SUBCASE("BestEffortFIFO") { strategy = quota::QueueingStrategy::BestEffortFIFO; }
+  Engine engine(RackOptions());
+  Driver d(engine);
+  auto config = OneQueue(16);
+  config.cluster_queues[0].queueing_strategy = strategy;
+  REQUIRE(engine.ReplaceQuota(config, 0));
+  d.AddNode(GpuNode("n1", 8));
+  d.AddPod(Queued(GangPod("big", "", 16)));  // quota fits, the cluster never can
+  d.Advance(1);
+  d.AddPod(Queued(GangPod("small", "", 2)));
+  d.Round();
+  const bool small_ran = engine.PhaseOf("pod/default/small") == GangPhase::Running;
+  CHECK(small_ran == (strategy == quota::QueueingStrategy::BestEffortFIFO));
+  const std::string text = DescribePending(engine.Pending(d.now()));
+  CHECK(Contains(text, "ClusterQueue team-a"));
+  CHECK(Contains(text, "1. pod/default/big [Queued, 1/1 members, priority 0]: capacity:"));
 }
 
 TEST_CASE("node filters: taints, nodeSelector and required node affinity") {
