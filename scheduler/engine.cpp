@@ -1021,12 +1021,37 @@ std::string Engine::GangKeyFor(const Pod& pod) {
 void Engine::UpsertNode(Node node, Seconds now) {
   s_->See(now);
   auto it = s_->nodes.find(node.name);
-  if (it != s_->nodes.end() && it->second == node) return;
+  const bool existed = it != s_->nodes.end();
+  if (existed && it->second == node) return;
   std::string name = node.name;
-  s_->nodes.insert_or_assign(std::move(name), std::move(node));
-  s_->topo_dirty = true;
+  s_->nodes.insert_or_assign(name, std::move(node));
   s_->cycle_dirty = true;
-  (void)now;
+  const Node& stored = s_->nodes.at(name);
+  // A change that keeps the node's shape updates the topology in place (reservations kept); any
+  // other change rebuilds it on next use.
+  bool in_place = false;
+  if (existed && s_->topo && !s_->topo_dirty) {
+    if (auto id = s_->topo->FindNode(name)) {
+      auto hw = topology::HardwareFromLabels(name, stored.labels, stored.allocatable, s_->options.levels);
+      in_place = s_->topo->UpdateNode(*id, std::move(hw)).has_value();
+    }
+  }
+  if (!in_place) s_->topo_dirty = true;
+  // Plans whose members may no longer go there (cordoned, tainted, relabelled) are re-planned whole.
+  std::set<std::string> broken;
+  for (const auto& [uid, h] : s_->held) {
+    if (h.node != name) continue;
+    const Pod& pod = s_->pods.at(uid);
+    if (!pod.node_name.empty()) continue;
+    if (!NodeIneligibility(pod, stored).empty()) broken.insert(s_->gang_of.at(uid));
+  }
+  for (const auto& key : broken) {
+    auto g = s_->gangs.find(key);
+    if (g != s_->gangs.end() && g->second.phase == GangPhase::Planned && g->second.at_barrier.empty()) {
+      s_->EnsureTopology();
+      s_->BreakPlan(g->second, Format("planned node {} changed and no longer accepts the gang; re-planning", name));
+    }
+  }
 }
 
 void Engine::RemoveNode(std::string_view name, Seconds now) {

@@ -286,6 +286,28 @@ TEST_CASE("a node removed under a plan re-plans the gang elsewhere") {
   CHECK(d.pods().at("uid-job-1").node_name != *node);
 }
 
+TEST_CASE("a planned node that is tainted or cordoned re-plans the gang; label-only changes keep the plan") {
+  Engine engine(RackOptions());
+  Driver d(engine);
+  d.AddNode(GpuNode("n1", 8));
+  d.AddNode(GpuNode("n2", 8));
+  d.AddPod(GangPod("p", "", 8));
+  auto first = d.FilterOne("uid-p");
+  REQUIRE(first);
+  Node changed = d.nodes().at(*first);
+  changed.labels["example.com/owner"] = "ops";
+  d.AddNode(changed);
+  CHECK(d.FilterOne("uid-p") == first);
+  CHECK(engine.Topology().domain(topology::kRootDomain).free_gpus == 8);
+  SUBCASE("tainted") { changed.taints = {{"maintenance", "", TaintEffect::NoSchedule}}; }
+  SUBCASE("cordoned") { changed.unschedulable = true; }
+  d.AddNode(changed);
+  auto second = d.FilterOne("uid-p");
+  REQUIRE(second);
+  CHECK(*second != *first);
+  CHECK(engine.Topology().domain(topology::kRootDomain).free_gpus == 8);
+}
+
 TEST_CASE("quota: a gang waits for its ClusterQueue's quota and the pending view shows the numbers") {
   Engine engine(RackOptions());
   Driver d(engine);
