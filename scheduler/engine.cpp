@@ -256,6 +256,7 @@ struct Gang {
   int failures = 0;
   Seconds backoff_until = 0;
   std::set<std::string> excluded_nodes;
+  std::uint64_t blocked_epoch = 0;  // the epoch its last admission attempt failed in (0: none)
   std::string reason;
   std::string unblock;
   std::set<std::string> victims;     // running gangs being evicted for this one
@@ -278,6 +279,9 @@ struct Engine::State {
   std::map<std::string, std::map<std::string, std::string>> namespace_labels;
   std::optional<quota::QuotaState> quota;
   bool cycle_dirty = true;
+  // Bumped whenever capacity or quota may have been freed or preemption candidates changed, so a gang
+  // that failed admission is not retried (placement is the costly part) until something changed.
+  std::uint64_t epoch = 1;
   Actions actions;
   MetricsSink* metrics = nullptr;
   Seconds latest = 0;  // the latest `now` seen (times in state are stamped with it)
@@ -304,6 +308,7 @@ struct Engine::State {
       built = topology::Topology::Build({}, std::move(flat));
     }
     topo = std::move(*built);
+    ++epoch;
     node_by_id.assign(topo->node_count(), nullptr);
     for (NodeId n = 0; n < topo->node_count(); ++n) {
       auto it = nodes.find(topo->node(n).name);
@@ -346,6 +351,7 @@ struct Engine::State {
       if (auto n = topo->FindNode(it->second.node)) (void)topo->Release(*n, it->second.devices);
     }
     held.erase(it);
+    ++epoch;
   }
 
   // A pod bound outside a plan (restart, another scheduler): its devices from the annotation, else
@@ -369,7 +375,10 @@ struct Engine::State {
   // --- gangs ---
 
   void ReleaseQuota(Gang& g) {
-    if (g.quota_admitted && quota) quota->Release(g.key);
+    if (g.quota_admitted && quota) {
+      quota->Release(g.key);
+      ++epoch;
+    }
     g.quota_admitted = false;
   }
 
@@ -385,6 +394,7 @@ struct Engine::State {
     g.first_bind = -1;
     g.held_nodes.clear();
     g.victims.clear();
+    g.blocked_epoch = 0;
     if (g.phase == GangPhase::Planned || g.phase == GangPhase::Preempting) {
       ReleaseQuota(g);
       g.phase = GangPhase::Queued;
@@ -410,6 +420,7 @@ struct Engine::State {
 
   // Recomputes what a gang's members and PodGroup say: size, timeout, queue, priority, phase.
   void Refresh(Gang& g) {
+    g.blocked_epoch = 0;
     const Pod* first = FirstMember(g);
     if (first == nullptr) return;
     if (!g.pod_group.empty()) {
@@ -600,6 +611,7 @@ struct Engine::State {
   void Admitted(Gang& g, Seconds now) {
     if (metrics) metrics->WorkloadAdmitted(g.cluster_queue, std::max<Seconds>(0, now - g.queued_since));
     g.phase = GangPhase::Planned;
+    ++epoch;
     g.deadline = now + TimeoutOf(g);
     g.failed_binds.clear();
     g.reason = Format("admitted; {} member(s) planned, waiting for their binds", g.planned.size());
@@ -615,6 +627,13 @@ struct Engine::State {
 
   // Tries to admit one queued gang now. Returns true when admitted (or preempting for it).
   bool TryAdmit(Gang& g, Seconds now) {
+    if (g.blocked_epoch == epoch) return false;
+    if (TryAdmitNow(g, now)) return true;
+    g.blocked_epoch = epoch;
+    return false;
+  }
+
+  bool TryAdmitNow(Gang& g, Seconds now) {
     auto uids = PlanMembers(g);
     if (uids.empty()) return false;
     std::optional<quota::Workload> workload;
@@ -1026,6 +1045,7 @@ void Engine::UpsertNode(Node node, Seconds now) {
   std::string name = node.name;
   s_->nodes.insert_or_assign(name, std::move(node));
   s_->cycle_dirty = true;
+  ++s_->epoch;
   const Node& stored = s_->nodes.at(name);
   // A change that keeps the node's shape updates the topology in place (reservations kept); any
   // other change rebuilds it on next use.
@@ -1061,6 +1081,7 @@ void Engine::RemoveNode(std::string_view name, Seconds now) {
   s_->nodes.erase(it);
   s_->topo_dirty = true;
   s_->cycle_dirty = true;
+  ++s_->epoch;
   (void)now;
 }
 
@@ -1085,6 +1106,7 @@ void Engine::UpsertPodGroup(PodGroup group, Seconds now) {
   s_->pod_groups.insert_or_assign(key, std::move(group));
   if (auto it = s_->gangs.find(key); it != s_->gangs.end()) s_->Refresh(it->second);
   s_->cycle_dirty = true;
+  ++s_->epoch;
   (void)now;
 }
 
@@ -1099,6 +1121,7 @@ void Engine::SetNamespaceLabels(std::string name, std::map<std::string, std::str
   s_->namespace_labels[std::move(name)] = std::move(labels);
   for (auto& [key, g] : s_->gangs) s_->Refresh(g);
   s_->cycle_dirty = true;
+  ++s_->epoch;
   (void)now;
 }
 
@@ -1117,6 +1140,7 @@ std::expected<void, std::string> Engine::ReplaceQuota(const quota::QuotaConfig& 
     g.quota_admitted = s_->quota->Admit(w, s_->quota->Assign(w)).has_value();
   }
   s_->cycle_dirty = true;
+  ++s_->epoch;
   (void)now;
   return {};
 }
