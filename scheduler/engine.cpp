@@ -911,6 +911,7 @@ struct Engine::State {
     ReleaseHeld(uid);
     if (it == gangs.end()) return;
     Gang& g = it->second;
+    if (!g.members.contains(uid)) return;  // already dropped (finished, then deleted)
     const bool was_planned = std::ranges::find(g.planned, uid) != g.planned.end();
     g.members.erase(uid);
     g.bound.erase(uid);
