@@ -79,6 +79,25 @@ TEST_CASE("a gang waits for minMember members, then binds all together with devi
   }
 }
 
+TEST_CASE("a gang of differently sized members (a launcher and its workers) is placed and bound whole") {
+  Engine engine(RackOptions());
+  Driver d(engine);
+  d.AddNode(GpuNode("n1", 8, "r1"));
+  d.AddNode(GpuNode("n2", 8, "r1"));
+  d.AddNode(GpuNode("n3", 8, "r2"));
+  engine.UpsertPodGroup(Group("mpi", 3), 0);
+  d.AddPod(GangPod("mpi-launcher", "mpi", 0));
+  d.AddPod(GangPod("mpi-worker-0", "mpi", 8));
+  d.AddPod(GangPod("mpi-worker-1", "mpi", 8));
+  d.Round();
+  CHECK(engine.PhaseOf("default/mpi") == GangPhase::Running);
+  REQUIRE(d.bind_batches().size() == 1);
+  CHECK(d.bind_batches()[0].size() == 3);
+  CHECK(d.pods().at("uid-mpi-worker-0").node_name != d.pods().at("uid-mpi-worker-1").node_name);
+  CHECK(d.CheckDevices().empty());
+  CHECK(engine.Topology().domain(topology::kRootDomain).free_gpus == 8);
+}
+
 TEST_CASE("Kueue plain-pod groups take their size from pod-group-total-count; other pods are gangs of one") {
   Engine engine(RackOptions());
   Driver d(engine);
