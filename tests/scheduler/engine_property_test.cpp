@@ -21,6 +21,7 @@ struct JobSpec {
   int gpus = 1;
   std::int32_t priority = 0;
   bool complete = true;  // false: one member never arrives
+  bool launcher = false; // one more member without GPUs (a second pod set)
   int generation = 0;    // bumped when evicted and recreated (as a Job controller does)
 };
 
@@ -34,7 +35,7 @@ class Harness {
 
   void AddJob(const JobSpec& job) {
     jobs_[job.name] = job;
-    d_.engine().UpsertPodGroup(Group(job.name, job.members), d_.now());
+    d_.engine().UpsertPodGroup(Group(job.name, job.members + (job.launcher ? 1 : 0)), d_.now());
   }
   Pod MemberPod(const JobSpec& job, int i) const {
     Pod p = GangPod(job.name + "-g" + std::to_string(job.generation) + "-" + std::to_string(i), job.name, job.gpus,
@@ -47,6 +48,13 @@ class Harness {
     const JobSpec& job = jobs_.at(name);
     const int n = job.complete ? job.members : job.members - 1;
     for (int i = 0; i < n; ++i) out.push_back(MemberPod(job, i));
+    if (job.launcher) {
+      Pod launcher = MemberPod(job, n);
+      launcher.name += "-launcher";
+      launcher.uid += "-launcher";
+      launcher.requests.Set("nvidia.com/gpu", 0);
+      out.push_back(launcher);
+    }
     return out;
   }
 
@@ -155,6 +163,7 @@ std::string RandomRun(std::uint32_t seed) {
     job.members = pick(1, std::max<int>(1, static_cast<int>(std::min(nominal, total_gpus / 2)) / job.gpus));
     job.priority = pick(0, 2);
     job.complete = pick(0, 9) != 0 || job.members == 1;
+    job.launcher = pick(0, 3) == 0;
     h.AddJob(job);
     for (auto& p : h.Members(job.name)) arrivals.push_back(p);
   }
