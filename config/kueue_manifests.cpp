@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/yaml_json.h"
 #include "quota/quantity.h"
 #include "quota/resources.h"
 
@@ -544,8 +545,13 @@ void ParseDocument(const YAML::Node& root, const std::string& file, Collected& o
 }
 
 void ParseText(std::string_view text, const std::string& file, Collected& out) {
+  auto guarded = GuardYaml(text);
+  if (!guarded) {
+    out.errors.push_back({file, guarded.error().line, 0, "", "", "invalid YAML: " + guarded.error().message});
+    return;
+  }
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+    const std::vector<YAML::Node> docs = YAML::LoadAll(*guarded);
     for (const auto& d : docs) {
       if (d.IsNull()) continue;
       try {

@@ -69,7 +69,38 @@ Status ValidVerb(const Reader& r, const std::string& path, const std::string& ve
   return {};
 }
 
+std::string Resolve(std::string_view base_dir, const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
+  return p.lexically_normal().string();
+}
+
 }  // namespace
+
+std::expected<std::int64_t, std::string> ParseDurationMs(std::string_view text) {
+  const std::string bad = "\"" + std::string(text) + "\" is not a duration (use e.g. 20s, 1m30s, 250ms, 2h)";
+  if (text.empty()) return std::unexpected(bad);
+  std::int64_t total = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::int64_t n = 0;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      n = n * 10 + (text[i] - '0');
+      if (n > 1'000'000'000) return std::unexpected(bad);
+      ++i;
+    }
+    if (i == start) return std::unexpected(bad);
+    std::int64_t unit = 0;
+    if (text.substr(i, 2) == "ms") unit = 1, i += 2;
+    else if (i < text.size() && text[i] == 's') unit = 1000, ++i;
+    else if (i < text.size() && text[i] == 'm') unit = 60'000, ++i;
+    else if (i < text.size() && text[i] == 'h') unit = 3'600'000, ++i;
+    else return std::unexpected(bad);
+    total += n * unit;
+  }
+  return total;
+}
 
 std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view text, std::string_view file,
                                                               std::string_view base_dir) {
@@ -87,7 +118,7 @@ std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view te
   PlatoonConfig cfg;
   cfg.path = std::string(file);
   bool saw_kind = false;
-  Status s = r.Fields(parsed.value_unsafe(), "", {"apiVersion", "kind", "cluster", "scoring", "extender"},
+  Status s = r.Fields(parsed.value_unsafe(), "", {"apiVersion", "kind", "schedulerName", "cluster", "quota", "gang", "scoring", "extender"},
                       [&](std::string_view key, element v, const std::string& p) -> Status {
     if (EqualFold(key, "apiVersion")) {
       auto str = r.String(v, p);
@@ -99,12 +130,37 @@ std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view te
       if (!str) return std::unexpected(str.error());
       if (*str != "PlatoonConfig") return std::unexpected(r.At(p, "kind must be PlatoonConfig"));
       saw_kind = true;
+    } else if (EqualFold(key, "schedulerName")) {
+      auto str = r.String(v, p);
+      if (!str) return std::unexpected(str.error());
+      if (str->empty()) return std::unexpected(r.At(p, "schedulerName must not be empty"));
+      cfg.scheduler_name = *str;
     } else if (EqualFold(key, "cluster")) {
       auto str = r.String(v, p);
       if (!str) return std::unexpected(str.error());
-      std::filesystem::path cluster(*str);
-      if (cluster.is_relative() && !base_dir.empty()) cluster = std::filesystem::path(base_dir) / cluster;
-      cfg.cluster_file = cluster.lexically_normal().string();
+      cfg.cluster_file = Resolve(base_dir, *str);
+    } else if (EqualFold(key, "quota")) {
+      return r.Fields(v, p, {"kueueFiles"}, [&](std::string_view, element qv, const std::string& qp) -> Status {
+        if (!qv.is_array()) return std::unexpected(r.At(qp, "expected a list of Kueue manifest files"));
+        std::size_t i = 0;
+        for (element item : ArrayOf(qv)) {
+          auto str = r.String(item, qp + "[" + std::to_string(i++) + "]");
+          if (!str) return std::unexpected(str.error());
+          cfg.kueue_files.push_back(Resolve(base_dir, *str));
+        }
+        return {};
+      });
+    } else if (EqualFold(key, "gang")) {
+      return r.Fields(v, p, {"bindBarrierTimeout", "defaultScheduleTimeout"},
+                      [&](std::string_view gk, element gv, const std::string& gp) -> Status {
+        auto str = r.String(gv, gp);
+        if (!str) return std::unexpected(str.error());
+        auto ms = ParseDurationMs(*str);
+        if (!ms) return std::unexpected(r.At(gp, ms.error()));
+        if (*ms <= 0) return std::unexpected(r.At(gp, "must be longer than 0s"));
+        (EqualFold(gk, "bindBarrierTimeout") ? cfg.gang.bind_barrier_timeout_ms : cfg.gang.default_schedule_timeout_ms) = *ms;
+        return {};
+      });
     } else if (EqualFold(key, "scoring")) {
       return r.Fields(v, p, {"policy", "resources"}, [&](std::string_view sk, element sv, const std::string& sp) -> Status {
         if (EqualFold(sk, "policy")) {

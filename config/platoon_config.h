@@ -31,15 +31,30 @@ struct ScoringSettings {
   std::vector<policies::ResourceWeight> resources = policies::DefaultResourceWeights();
 };
 
+// Gang behaviour (DESIGN.md section 5).
+struct GangSettings {
+  // How long binds of a gang wait at the co-bind barrier for the rest of the members; below the
+  // extender's httpTimeout so platoon fails the binds itself.
+  std::int64_t bind_barrier_timeout_ms = 20'000;
+  // For PodGroups without spec.scheduleTimeoutSeconds.
+  std::int64_t default_schedule_timeout_ms = 300'000;
+};
+
 struct PlatoonConfig {
-  std::string path;          // the file it came from ("" for defaults)
-  std::string cluster_file;  // standalone node cache, resolved against the config's folder
+  std::string path;            // the file it came from ("" for defaults)
+  std::string scheduler_name = "platoon";  // the kube-scheduler profile platoon serves
+  std::string cluster_file;    // standalone node cache, resolved against the config's folder
+  std::vector<std::string> kueue_files;  // Kueue manifests with the quota, resolved likewise
+  GangSettings gang;
   ScoringSettings scoring;
   ExtenderSettings extender;
 };
 
 // Loads and validates a PlatoonConfig. Unknown fields are errors (typos must not pass silently).
 // Errors: "FILE:LINE: field: what is wrong and what to write instead".
+// Go-style durations: "20s", "1m30s", "250ms", "2h" (units h, m, s, ms). Result in milliseconds.
+std::expected<std::int64_t, std::string> ParseDurationMs(std::string_view text);
+
 std::expected<PlatoonConfig, std::string> LoadPlatoonConfig(const std::string& path);
 std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view text, std::string_view file,
                                                               std::string_view base_dir);

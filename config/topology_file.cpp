@@ -11,6 +11,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "config/yaml_json.h"
 #include "quota/quantity.h"
 #include "quota/resources.h"
 #include "topology/text.h"
@@ -511,8 +512,13 @@ class Loader {
 std::expected<TopologyFile, std::vector<TopologyFileError>> ParseTopologyFile(std::string_view yaml,
                                                                               std::string_view file_name) {
   Loader loader{std::string(file_name)};
+  auto guarded = GuardYaml(yaml);
+  if (!guarded) {
+    loader.errors.push_back({std::string(file_name), guarded.error().line, 0, guarded.error().message});
+    return std::unexpected(loader.errors);
+  }
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
+    const YAML::Node root = YAML::Load(*guarded);
     return loader.Load(root);
   } catch (const YAML::Exception& e) {
     loader.errors.push_back({std::string(file_name), e.mark.line >= 0 ? e.mark.line + 1 : 0,

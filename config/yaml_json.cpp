@@ -10,30 +10,10 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/json_write.h"
+
 namespace platoon::config {
 namespace {
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
 
 bool IsPlainNumber(const std::string& s) {
   static const std::regex kInt("[-+]?[0-9]+");
@@ -195,7 +175,58 @@ class JsonBuilder final : public YAML::EventHandler {
   std::size_t value_start_ = 0;
 };
 
+// Counts parse events and stops a runaway parse (see GuardYaml).
+class EventCounter final : public YAML::EventHandler {
+ public:
+  explicit EventCounter(std::size_t input_size) : max_events_(4 * input_size + 64) {}
+  void OnDocumentStart(const YAML::Mark& m) override { Count(m); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Count(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Count(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { Count(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Count(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { Count(m); }
+  void OnMapEnd() override {}
+  bool runaway = false;
+  int line = 0;
+
+ private:
+  struct Stop {};
+  void Count(const YAML::Mark& m) {
+    if (++events_ <= max_events_) return;
+    runaway = true;
+    line = m.line >= 0 ? m.line + 1 : 0;
+    throw Stop{};
+  }
+  std::size_t events_ = 0;
+  std::size_t max_events_;
+
+ public:
+  using StopType = Stop;
+};
+
 }  // namespace
+
+std::expected<std::string, YamlRunaway> GuardYaml(std::string_view text) {
+  std::string input(text);
+  EventCounter counter(input.size());
+  try {
+    std::istringstream stream(input);
+    YAML::Parser parser(stream);
+    while (parser.HandleNextDocument(counter)) {
+    }
+  } catch (const EventCounter::StopType&) {
+  } catch (const YAML::Exception&) {
+    // A syntax error: the caller's own parse reports it.
+  }
+  if (counter.runaway)
+    return std::unexpected(YamlRunaway{counter.line, "the YAML parser stopped making progress near here (a stray ',' "
+                                                     "outside brackets?); quote the value or remove the comma"});
+  return input;
+}
 
 int JsonDocument::LineOf(std::string_view path) const {
   std::string p(path);
@@ -210,10 +241,7 @@ int JsonDocument::LineOf(std::string_view path) const {
 std::expected<std::vector<JsonDocument>, std::string> YamlToJson(std::string_view text, std::string_view file) {
   std::vector<JsonDocument> docs;
   try {
-    // yaml-cpp 0.7 also loops on a tag with a comma running into the end of input ("!a,b" with no
-    // newline); a trailing newline never changes a YAML document.
     std::string input(text);
-    if (input.empty() || input.back() != '\n') input += '\n';
     std::istringstream stream(input);
     YAML::Parser parser(stream);
     JsonBuilder builder(docs, input.size());

@@ -25,6 +25,17 @@ struct JsonDocument {
 // empty are skipped.
 std::expected<std::vector<JsonDocument>, std::string> YamlToJson(std::string_view text, std::string_view file);
 
+// yaml-cpp 0.7 loops forever, allocating without bound, on some malformed inputs (a ',' where a root
+// node starts or ends, a tag running into the end of input; found by fuzzing). Every loader that
+// hands text to YAML::Load or YAML::LoadAll passes it through this guard first: it returns the text
+// to parse (with a trailing newline) or where and why the parse would not end.
+// Syntax errors are left for the caller's parse to report in its own words.
+struct YamlRunaway {
+  int line = 0;         // 1-based, where the parser stopped making progress
+  std::string message;  // what to do about it
+};
+std::expected<std::string, YamlRunaway> GuardYaml(std::string_view text);
+
 // Reads a whole file. Error: "FILE: cannot read: reason".
 std::expected<std::string, std::string> ReadFile(const std::string& path);
 

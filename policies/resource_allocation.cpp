@@ -29,17 +29,23 @@ std::vector<ResourceWeight> DefaultResourceWeights() {
   return {{std::string(kResourceCPU), 1}, {std::string(kResourceMemory), 1}, {std::string(kResourceGPU), 1}};
 }
 
+std::int64_t LeastAllocated::AllocationScore(std::int64_t requested, std::int64_t allocatable) const {
+  if (requested > allocatable) return 0;
+  return (allocatable - requested) * kMaxNodeScore / allocatable;
+}
+
 int LeastAllocated::Score(const ResourceList& pod_request, const NodeResourceView& node) const {
-  return WeightedScore(weights_, pod_request, node, [](std::int64_t requested, std::int64_t allocatable) {
-    if (requested > allocatable) return std::int64_t{0};
-    return (allocatable - requested) * kMaxNodeScore / allocatable;
-  });
+  return WeightedScore(weights_, pod_request, node,
+                       [this](std::int64_t r, std::int64_t a) { return AllocationScore(r, a); });
+}
+
+std::int64_t MostAllocated::AllocationScore(std::int64_t requested, std::int64_t allocatable) const {
+  return std::min(requested, allocatable) * kMaxNodeScore / allocatable;
 }
 
 int MostAllocated::Score(const ResourceList& pod_request, const NodeResourceView& node) const {
-  return WeightedScore(weights_, pod_request, node, [](std::int64_t requested, std::int64_t allocatable) {
-    return std::min(requested, allocatable) * kMaxNodeScore / allocatable;
-  });
+  return WeightedScore(weights_, pod_request, node,
+                       [this](std::int64_t r, std::int64_t a) { return AllocationScore(r, a); });
 }
 
 std::vector<std::string> ScorePolicyNames() { return {"LeastAllocated", "MostAllocated"}; }

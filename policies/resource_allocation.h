@@ -14,6 +14,8 @@ class LeastAllocated final : public ScorePolicy {
   explicit LeastAllocated(std::vector<ResourceWeight> weights) : weights_(std::move(weights)) {}
   std::string_view Name() const override { return "LeastAllocated"; }
   int Score(const ResourceList& pod_request, const NodeResourceView& node) const override;
+  const std::vector<ResourceWeight>* AllocationWeights() const override { return &weights_; }
+  std::int64_t AllocationScore(std::int64_t requested, std::int64_t allocatable) const override;
 
  private:
   std::vector<ResourceWeight> weights_;
@@ -25,6 +27,8 @@ class MostAllocated final : public ScorePolicy {
   explicit MostAllocated(std::vector<ResourceWeight> weights) : weights_(std::move(weights)) {}
   std::string_view Name() const override { return "MostAllocated"; }
   int Score(const ResourceList& pod_request, const NodeResourceView& node) const override;
+  const std::vector<ResourceWeight>* AllocationWeights() const override { return &weights_; }
+  std::int64_t AllocationScore(std::int64_t requested, std::int64_t allocatable) const override;
 
  private:
   std::vector<ResourceWeight> weights_;

@@ -22,6 +22,13 @@ struct NodeResourceView {
   const ResourceList& requested;  // sum of requests of the pods bound or reserved on the node
 };
 
+// Resources weighed by the allocation policies and their weights (kube-scheduler's default is cpu
+// and memory with weight 1; a GPU cluster adds nvidia.com/gpu).
+struct ResourceWeight {
+  std::string resource;
+  int weight = 1;
+};
+
 // Root of every policy, after the framework's Plugin { Name() }.
 class Policy {
  public:
@@ -35,14 +42,14 @@ class Policy {
 class ScorePolicy : public Policy {
  public:
   virtual int Score(const ResourceList& pod_request, const NodeResourceView& node) const = 0;
+
+  // Optional fast path for policies whose score is the weighted mean, over AllocationWeights(), of
+  // AllocationScore(requested after placing the pod, allocatable) for each resource the node has.
+  // Callers holding packed amounts use it instead of Score(); both must agree. nullptr: no fast path.
+  virtual const std::vector<ResourceWeight>* AllocationWeights() const { return nullptr; }
+  virtual std::int64_t AllocationScore(std::int64_t /*requested*/, std::int64_t /*allocatable*/) const { return 0; }
 };
 
-// Resources weighed by the allocation policies and their weights (kube-scheduler's default is cpu
-// and memory with weight 1; a GPU cluster adds nvidia.com/gpu).
-struct ResourceWeight {
-  std::string resource;
-  int weight = 1;
-};
 std::vector<ResourceWeight> DefaultResourceWeights();
 
 // Builds a score policy by name ("LeastAllocated", "MostAllocated", ...). Unknown names are an

@@ -22,9 +22,12 @@ ResourceList::ResourceList(std::initializer_list<Entry> entries) {
 }
 
 std::int64_t ResourceList::Get(std::string_view name) const {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
-                             [](const Entry& e, std::string_view n) { return e.first < n; });
-  return (it != entries_.end() && it->first == name) ? it->second : 0;
+  // A handful of entries whose names mostly differ in length: a linear scan that compares lengths
+  // first beats a binary search of string comparisons (this is the filter hot path).
+  for (const auto& [entry_name, amount] : entries_)
+    if (entry_name.size() == name.size() && std::char_traits<char>::compare(entry_name.data(), name.data(), name.size()) == 0)
+      return amount;
+  return 0;
 }
 
 void ResourceList::Set(std::string_view name, std::int64_t amount) {

@@ -16,14 +16,43 @@ std::optional<std::string> GangKeyOf(const Pod& pod) {
 ClusterState::ClusterState(std::unique_ptr<policies::ScorePolicy> score_policy)
     : score_policy_(std::move(score_policy)) {}
 
+int ClusterState::HotIndex(std::string_view resource) {
+  static constexpr std::string_view kHot[kHotResources] = {kResourceCPU, kResourceMemory, kResourcePods,
+                                                           kResourceEphemeralStorage, kResourceGPU};
+  for (std::size_t i = 0; i < kHotResources; ++i)
+    if (kHot[i] == resource) return static_cast<int>(i);
+  return -1;
+}
+
+void ClusterState::RefreshHot(const NodeEntry& entry) {
+  HotRow& row = hot_[entry.slot];
+  row = HotRow{};
+  row.live = true;
+  row.ready = entry.node.ready;
+  for (const auto& [name, amount] : entry.node.allocatable)
+    if (int i = HotIndex(name); i >= 0) row.allocatable[i] = amount;
+  for (const auto& [name, amount] : entry.requested)
+    if (int i = HotIndex(name); i >= 0) row.requested[i] = amount;
+}
+
 void ClusterState::UpsertNode(Node node) {
   auto it = nodes_.find(node.name);
   if (it == nodes_.end()) {
+    std::uint32_t slot;
+    if (free_slots_.empty()) {
+      slot = static_cast<std::uint32_t>(hot_.size());
+      hot_.emplace_back();
+    } else {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    }
     std::string name = node.name;
-    nodes_.emplace(std::move(name), NodeEntry{std::move(node), {}, {}});
+    it = nodes_.emplace(std::move(name), NodeEntry{std::move(node), {}, {}, slot}).first;
+    ++node_set_generation_;
   } else {
     it->second.node = std::move(node);
   }
+  RefreshHot(it->second);
 }
 
 bool ClusterState::RemoveNode(std::string_view name) {
@@ -41,7 +70,10 @@ bool ClusterState::RemoveNode(std::string_view name) {
     }
     bound_.erase(pod);
   }
+  hot_[it->second.slot] = HotRow{};
+  free_slots_.push_back(it->second.slot);
   nodes_.erase(it);
+  ++node_set_generation_;
   return true;
 }
 
@@ -50,6 +82,7 @@ void ClusterState::Unbind(const Pod& pod) {
   if (node != nodes_.end()) {
     node->second.requested -= pod.requests;
     node->second.pod_uids.erase(pod.uid);
+    RefreshHot(node->second);
   }
   if (auto gang = GangKeyOf(pod)) {
     auto members = gang_members_.find(*gang);
@@ -85,6 +118,7 @@ void ClusterState::UpsertPod(Pod pod) {
   if (node != nodes_.end()) {
     node->second.requested += pod.requests;
     node->second.pod_uids.insert(pod.uid);
+    RefreshHot(node->second);
   }
   if (auto gang = GangKeyOf(pod)) gang_members_[*gang].insert(pod.uid);
   std::string uid = pod.uid;
@@ -100,49 +134,109 @@ bool ClusterState::RemovePod(std::string_view uid) {
   return pending_.erase(std::string(uid)) > 0;
 }
 
+const ClusterState::Resolved& ClusterState::Resolve(const std::vector<std::string_view>& candidates) const {
+  bool same = resolved_generation_ == node_set_generation_ && resolved_.slots.size() == candidates.size();
+  std::size_t offset = 0;
+  for (std::size_t i = 0; same && i < candidates.size(); ++i) {
+    const std::string_view name = candidates[i];
+    same = resolved_names_.size() >= offset + name.size() + 1 &&
+           std::string_view(resolved_names_).substr(offset, name.size()) == name && resolved_names_[offset + name.size()] == '\0';
+    offset += name.size() + 1;
+  }
+  if (same && offset == resolved_names_.size()) return resolved_;
+  resolved_names_.clear();
+  resolved_.entries.clear();
+  resolved_.slots.clear();
+  resolved_.entries.reserve(candidates.size());
+  resolved_.slots.reserve(candidates.size());
+  for (std::string_view name : candidates) {
+    resolved_names_.append(name);
+    resolved_names_.push_back('\0');
+    auto it = nodes_.find(name);
+    resolved_.entries.push_back(it == nodes_.end() ? nullptr : &it->second);
+    resolved_.slots.push_back(it == nodes_.end() ? kNoSlot : it->second.slot);
+  }
+  resolved_generation_ = node_set_generation_;
+  return resolved_;
+}
+
 std::vector<NodeVerdict> ClusterState::Filter(const Pod& pod,
                                               const std::vector<std::string_view>& candidates) const {
-  std::vector<NodeVerdict> verdicts;
-  verdicts.reserve(candidates.size());
-  for (std::string_view name : candidates) {
-    auto it = nodes_.find(name);
-    if (it == nodes_.end()) {
-      verdicts.push_back({NodeVerdictKind::Failed,
-                          "node is not in platoon's node cache yet; it will be considered once platoon "
-                          "has seen it"});
+  const Resolved& resolved = Resolve(candidates);
+  // The pod's request on the hot resources; any other resource sends every node the general way.
+  std::int64_t hot_request[kHotResources] = {};
+  bool all_hot = true;
+  for (const auto& [name, amount] : pod.requests) {
+    if (int i = HotIndex(name); i >= 0) hot_request[i] = amount;
+    else if (amount > 0) all_hot = false;
+  }
+  std::vector<NodeVerdict> verdicts(candidates.size());
+  for (std::size_t c = 0; c < candidates.size(); ++c) {
+    const std::uint32_t slot = resolved.slots[c];
+    if (slot == kNoSlot) {
+      verdicts[c] = {NodeVerdictKind::Failed,
+                     "node is not in platoon's node cache yet; it will be considered once platoon has seen it"};
       continue;
     }
-    const NodeEntry& entry = it->second;
+    if (all_hot) {
+      const HotRow& row = hot_[slot];
+      bool fits = row.ready;
+      for (std::size_t i = 0; fits && i < kHotResources; ++i)
+        fits = hot_request[i] <= 0 || row.requested[i] + hot_request[i] <= row.allocatable[i];
+      if (fits) continue;  // verdict defaults to Fits
+    }
+    // Does not fit (or needs the general check): the full arithmetic, with the reason.
+    const NodeEntry& entry = *resolved.entries[c];
     if (!entry.node.ready) {
-      verdicts.push_back({NodeVerdictKind::Unresolvable, "node is not Ready"});
+      verdicts[c] = {NodeVerdictKind::Unresolvable, "node is not Ready"};
       continue;
     }
     auto missing = Fits(pod.requests, entry.requested, entry.node.allocatable);
-    if (missing.empty()) {
-      verdicts.push_back({NodeVerdictKind::Fits, {}});
-      continue;
-    }
+    if (missing.empty()) continue;
     // A resource the node does not have at all cannot be freed by preemption.
     const bool impossible = std::any_of(missing.begin(), missing.end(), [](const Insufficient& m) {
       return m.requested > m.capacity;
     });
-    verdicts.push_back({impossible ? NodeVerdictKind::Unresolvable : NodeVerdictKind::Failed,
-                        DescribeInsufficient(missing)});
+    verdicts[c] = {impossible ? NodeVerdictKind::Unresolvable : NodeVerdictKind::Failed, DescribeInsufficient(missing)};
   }
   return verdicts;
 }
 
 std::vector<int> ClusterState::Score(const Pod& pod, const std::vector<std::string_view>& candidates) const {
-  std::vector<int> scores;
-  scores.reserve(candidates.size());
-  for (std::string_view name : candidates) {
-    auto it = nodes_.find(name);
-    if (it == nodes_.end()) {
-      scores.push_back(0);
-      continue;
+  const Resolved& resolved = Resolve(candidates);
+  std::vector<int> scores(candidates.size(), 0);
+  // Policies that are a weighted mean over resource amounts read the packed rows.
+  const std::vector<policies::ResourceWeight>* weights = score_policy_->AllocationWeights();
+  std::vector<std::pair<int, int>> hot_weights;  // (hot index, weight)
+  std::int64_t hot_request[kHotResources] = {};
+  bool fast = weights != nullptr;
+  if (fast) {
+    for (const auto& w : *weights) {
+      const int i = HotIndex(w.resource);
+      if (i < 0) fast = false;
+      else hot_weights.emplace_back(i, w.weight);
     }
-    const policies::NodeResourceView view{it->first, it->second.node.allocatable, it->second.requested};
-    scores.push_back(std::clamp(score_policy_->Score(pod.requests, view), 0, policies::kMaxNodeScore));
+    for (const auto& [name, amount] : pod.requests)
+      if (int i = HotIndex(name); i >= 0) hot_request[i] = amount;
+  }
+  for (std::size_t c = 0; c < candidates.size(); ++c) {
+    if (resolved.slots[c] == kNoSlot) continue;
+    int score;
+    if (fast) {
+      const HotRow& row = hot_[resolved.slots[c]];
+      std::int64_t total = 0, weight_sum = 0;
+      for (const auto& [i, weight] : hot_weights) {
+        if (row.allocatable[i] <= 0) continue;
+        total += score_policy_->AllocationScore(row.requested[i] + hot_request[i], row.allocatable[i]) * weight;
+        weight_sum += weight;
+      }
+      score = weight_sum == 0 ? 0 : static_cast<int>(total / weight_sum);
+    } else {
+      const NodeEntry& entry = *resolved.entries[c];
+      const policies::NodeResourceView view{entry.node.name, entry.node.allocatable, entry.requested};
+      score = score_policy_->Score(pod.requests, view);
+    }
+    scores[c] = std::clamp(score, 0, policies::kMaxNodeScore);
   }
   return scores;
 }

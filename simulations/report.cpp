@@ -7,10 +7,14 @@
 #include <map>
 #include <set>
 
+#include "config/json_write.h"
 #include "simulations/text_format.h"
 
 namespace platoon::sim {
 namespace {
+
+using config::JsonString;
+
 
 constexpr std::string_view kSummaryFormat = "platoon-simulation-summary/v1";
 // The GPU-allocation points of the FGD SUMMARY table, repeated for platoon's runs.
@@ -26,30 +30,6 @@ std::string Number(double v) {
   if (!s.empty() && s.back() == '.') s.pop_back();
   if (s == "-0") s = "0";
   return s;
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '<': out += "\\u003c"; break;  // safe inside an HTML <script>
-      case '>': out += "\\u003e"; break;
-      case '&': out += "\\u0026"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += Format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
 }
 
 // A streaming JSON writer with fixed layout. Values are written in the order the caller gives.

@@ -1,6 +1,8 @@
 // Scenario files (simulations/scenarios/*.yaml): what to simulate, read into plain values with file:line errors.
 #include "simulations/scenario.h"
 
+#include "config/yaml_json.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -282,8 +284,10 @@ TraceJob ParseJob(const YAML::Node& n) {
 
 std::expected<Scenario, LoadError> ParseScenario(const std::string& text, const std::string& file,
                                                  const std::string& base_dir, bool check_paths) {
+  auto guarded = config::GuardYaml(text);
+  if (!guarded) return std::unexpected(LoadError{file, static_cast<std::size_t>(guarded.error().line), guarded.error().message});
   try {
-    const YAML::Node root = YAML::Load(text);
+    const YAML::Node root = YAML::Load(*guarded);
     Scenario s = ParseRoot(root, Resolver(base_dir, check_paths));
     s.file = file;
     return s;
@@ -302,8 +306,10 @@ std::expected<Scenario, LoadError> LoadScenario(const std::string& path, bool ch
 }
 
 std::expected<std::vector<TraceJob>, LoadError> ParseJobList(const std::string& text, const std::string& file) {
+  auto guarded = config::GuardYaml(text);
+  if (!guarded) return std::unexpected(LoadError{file, static_cast<std::size_t>(guarded.error().line), guarded.error().message});
   try {
-    const YAML::Node root = YAML::Load(text);
+    const YAML::Node root = YAML::Load(*guarded);
     if (!root.IsMap()) Fail(root, "a job list is a mapping with a jobs: list");
     CheckKeys(root, "job list", {"jobs"});
     const YAML::Node jobs = root["jobs"];

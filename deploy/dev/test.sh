@@ -41,8 +41,10 @@ if [[ "$FUZZ_SECONDS" != "0" ]]; then
     [fuzz_preempt]="../shared/data/k8s-wire/extender-json"
     [fuzz_cluster_file]="config/examples"
     [fuzz_platoon_config]="config/examples"
+    [fuzz_kueue_manifests]="config/examples/kueue"
+    [fuzz_topology_file]="config/examples/topology"
   )
-  for fuzzer in build-fuzz/tests/fuzz/*/fuzz_*; do
+  for fuzzer in build-fuzz/tests/fuzz/fuzz_*; do
     [[ -x "$fuzzer" ]] || continue
     name="$(basename "$fuzzer")"
     corpus="build-fuzz/corpus/$name"
@@ -62,7 +64,7 @@ fi
 
 step "benchmarks (smoke run: each benchmark once, figures printed)"
 shopt -s nullglob
-for bench in build/tests/bench/*/bench_*; do
+for bench in build/tests/bench/bench_*; do
   [[ -x "$bench" ]] || continue
   "$bench" --benchmark_min_time=0.01 --benchmark_counters_tabular=true
 done

@@ -4,6 +4,9 @@
 #include <simdjson.h>
 
 #include "config/cluster_file.h"
+#include "config/kueue_manifests.h"
+#include "config/topology_file.h"
+#include "quota/quota_state.h"
 #include "config/k8s_json.h"
 #include "config/platoon_config.h"
 #include "config/yaml_json.h"
@@ -18,7 +21,11 @@ constexpr const char* kCheckHelp =
     "Validates each file and prints a summary of what it resolves to. A file may be:\n"
     "  - a PlatoonConfig (its cluster file is checked too),\n"
     "  - a cluster file (Node/Pod/PodGroup documents, a List from `kubectl get -o json|yaml`, or a\n"
-    "    platoon `kind: Cluster`).\n"
+    "    platoon `kind: Cluster`),\n"
+    "  - Kueue manifests (ResourceFlavor, ClusterQueue, Cohort, LocalQueue, WorkloadPriorityClass;\n"
+    "    kueue.x-k8s.io v1beta1 or v1beta2): prints the resolved cohort tree with nominal, borrowable\n"
+    "    and lendable amounts per flavor and resource,\n"
+    "  - a topology file (kind: Topology, see topology/README.md).\n"
     "Errors are printed as FILE:LINE: field: problem. Exit code 0 when every file is valid, 1 otherwise.\n"
     "\n"
     "Options:\n"
@@ -54,6 +61,50 @@ std::string FirstKind(const std::string& text, const std::string& file) {
   return config::KindOf(parsed.value_unsafe());
 }
 
+bool IsKueueKind(const std::string& kind) {
+  return kind == "ResourceFlavor" || kind == "ClusterQueue" || kind == "Cohort" || kind == "LocalQueue" ||
+         kind == "WorkloadPriorityClass";
+}
+
+int CheckKueue(const std::string& file) {
+  auto cfg = config::LoadKueueManifestFiles({file});
+  if (!cfg) {
+    std::fprintf(stderr, "%s\n", config::FormatManifestErrors(cfg.error()).c_str());
+    return 1;
+  }
+  auto state = quota::QuotaState::Build(*cfg);
+  if (!state) {
+    std::fprintf(stderr, "%s: %s\n", file.c_str(), state.error().c_str());
+    return 1;
+  }
+  std::printf("%s: OK: Kueue quota\n%s", file.c_str(), state->DescribeCohortTree().c_str());
+  return 0;
+}
+
+int CheckTopology(const std::string& file) {
+  auto topo = config::LoadTopologyFile(file);
+  if (!topo) {
+    for (const auto& e : topo.error()) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+    return 1;
+  }
+  auto built = config::BuildTopology(*topo);
+  if (!built) {
+    std::fprintf(stderr, "%s: %s\n", file.c_str(), built.error().c_str());
+    return 1;
+  }
+  std::size_t gpus = 0, unusable = 0;
+  for (const auto& n : topo->nodes) {
+    for (const auto& numa : n.numa) gpus += numa.gpus.size();
+    if (!n.unusable_reason.empty()) ++unusable;
+  }
+  std::string levels;
+  for (const auto& l : topo->levels) levels += (levels.empty() ? "" : " > ") + l.name;
+  std::printf("%s: OK: Topology, %zu nodes, %zu GPUs, fabric levels: %s%s\n", file.c_str(), topo->nodes.size(), gpus,
+              levels.empty() ? "(none)" : levels.c_str(),
+              unusable ? (", " + std::to_string(unusable) + " nodes unusable").c_str() : "");
+  return 0;
+}
+
 int CheckOne(const std::string& file) {
   auto text = config::ReadFile(file);
   if (!text) {
@@ -61,15 +112,20 @@ int CheckOne(const std::string& file) {
     return 1;
   }
   const std::string kind = FirstKind(*text, file);
+  if (IsKueueKind(kind)) return CheckKueue(file);
+  if (kind == "Topology") return CheckTopology(file);
   if (kind == "PlatoonConfig") {
     auto cfg = config::LoadPlatoonConfig(file);
     if (!cfg) {
       std::fprintf(stderr, "%s\n", cfg.error().c_str());
       return 1;
     }
-    std::printf("%s: OK: PlatoonConfig, scoring %s, extender %s/{%s,%s,%s,%s}\n", file.c_str(),
-                cfg->scoring.policy.c_str(), cfg->extender.url_prefix.c_str(), cfg->extender.filter_verb.c_str(),
+    std::printf("%s: OK: PlatoonConfig for schedulerName %s, scoring %s, bind barrier %llds, extender %s/{%s,%s,%s,%s}\n",
+                file.c_str(), cfg->scheduler_name.c_str(), cfg->scoring.policy.c_str(),
+                static_cast<long long>(cfg->gang.bind_barrier_timeout_ms / 1000), cfg->extender.url_prefix.c_str(), cfg->extender.filter_verb.c_str(),
                 cfg->extender.prioritize_verb.c_str(), cfg->extender.bind_verb.c_str(), cfg->extender.preempt_verb.c_str());
+    for (const auto& kueue : cfg->kueue_files)
+      if (CheckKueue(kueue) != 0) return 1;
     if (cfg->cluster_file.empty()) return 0;
     auto snap = config::LoadClusterFile(cfg->cluster_file);
     if (!snap) {

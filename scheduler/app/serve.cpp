@@ -27,7 +27,8 @@ constexpr const char* kServeHelp =
     "  --cluster FILE         cluster file (Nodes/Pods YAML or `kubectl get nodes,pods -o json`);\n"
     "                         overrides the config's `cluster:`\n"
     "  --listen HOST:PORT     extender address (default 127.0.0.1:8888; port 0 picks a free port)\n"
-    "  --admin-listen HOST:PORT  health/metrics address (default 127.0.0.1:9090)\n"
+    "  --metrics-listen HOST:PORT  /healthz, /readyz and /metrics address (default 127.0.0.1:9090;\n"
+    "                         \":9090\" listens on every interface)\n"
     "  --tls-cert FILE        serve the extender over HTTPS with this certificate (PEM)\n"
     "  --tls-key FILE         private key for --tls-cert (PEM)\n"
     "  --client-ca FILE       require client certificates signed by this CA (kube-scheduler tlsConfig)\n"
@@ -41,7 +42,7 @@ constexpr const char* kServeHelp =
 }  // namespace
 
 int RunServe(const std::vector<std::string_view>& args) {
-  auto flags = ParseFlags(args, {{"config"}, {"cluster"}, {"listen"}, {"admin-listen"}, {"tls-cert"}, {"tls-key"},
+  auto flags = ParseFlags(args, {{"config"}, {"cluster"}, {"listen"}, {"metrics-listen"}, {"tls-cert"}, {"tls-key"},
                                  {"client-ca"}, {"log-level"}, {"help", false}});
   if (!flags) {
     std::fprintf(stderr, "platoon serve: %s\n\n%s", flags.error().c_str(), kServeHelp);
@@ -64,7 +65,7 @@ int RunServe(const std::vector<std::string_view>& args) {
     log::SetMinLevel(level);
   }
   auto listen = ParseHostPort(flags->Get("listen", "127.0.0.1:8888"));
-  auto admin_listen = ParseHostPort(flags->Get("admin-listen", "127.0.0.1:9090"));
+  auto admin_listen = ParseHostPort(flags->Get("metrics-listen", "127.0.0.1:9090"));
   if (!listen || !admin_listen) {
     std::fprintf(stderr, "platoon serve: %s\n", (!listen ? listen.error() : admin_listen.error()).c_str());
     return 2;

@@ -3,6 +3,10 @@
 
 #include <algorithm>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <httplib.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -177,16 +181,36 @@ void JsonReply(httplib::Response& res, int status, const std::string& body) {
   res.set_content(body, "application/json; charset=utf-8");
 }
 
-std::expected<int, std::string> BindServer(httplib::Server& server, const std::string& host, int port) {
-  if (port == 0) {
-    const int bound = server.bind_to_any_port(host);
-    if (bound < 0) return std::unexpected("cannot listen on " + host + ":0");
-    return bound;
+// cpp-httplib 0.11 as Debian builds it listens with a backlog of 5, so the burst of connections
+// kube-scheduler opens to bind a large gang overflows it and clients stall a second per SYN retry
+// (seen in the concurrent-bind test). Linux lets listen() on a listening socket raise the backlog;
+// find ours by its port, since httplib does not expose the descriptor.
+void RaiseListenBacklog(int port) {
+  for (int fd = 0; fd < 4096; ++fd) {
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting) continue;
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
+    int bound = -1;
+    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (bound == port) ::listen(fd, SOMAXCONN);
   }
-  if (!server.bind_to_port(host, port))
+}
+
+std::expected<int, std::string> BindServer(httplib::Server& server, const std::string& host, int port) {
+  int bound = port;
+  if (port == 0) {
+    bound = server.bind_to_any_port(host);
+    if (bound < 0) return std::unexpected("cannot listen on " + host + ":0");
+  } else if (!server.bind_to_port(host, port)) {
     return std::unexpected("cannot listen on " + host + ":" + std::to_string(port) +
                            " (address in use, or not an address of this machine)");
-  return port;
+  }
+  RaiseListenBacklog(bound);
+  return bound;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // extender/v1 request decoding (simdjson DOM, Go-style leniency) and response encoding.
 #include "scheduler/extender/wire.h"
 
+#include <charconv>
+
 #include "config/k8s_json.h"
 
 namespace platoon::extender {
@@ -203,41 +205,6 @@ std::expected<PreemptArgs, WireError> WireDecoder::DecodePreemptionArgs(std::str
   return args;
 }
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '<':
-      case '>':
-      case '&':
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xF];
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-                   (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
-          out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
-          i += 2;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 std::string SanitizeMessage(std::string_view message) {
   std::string out;
   out.reserve(message.size());
@@ -291,10 +258,12 @@ std::string EncodeHostPriorityList(const std::vector<std::string_view>& hosts, c
   out += '[';
   for (std::size_t i = 0; i < hosts.size(); ++i) {
     if (i) out += ',';
-    out += "{\"Host\":";
+    out.append(R"({"Host":)");
     AppendJsonString(out, hosts[i]);
-    out += ",\"Score\":";
-    out += std::to_string(scores[i]);
+    out.append(R"(,"Score":)");
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, scores[i]);
+    out.append(digits, end);
     out += '}';
   }
   out += ']';

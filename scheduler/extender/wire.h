@@ -11,6 +11,7 @@
 
 #include <simdjson.h>
 
+#include "config/json_write.h"
 #include "scheduler/cluster_state.h"
 #include "scheduler/model.h"
 
@@ -69,8 +70,7 @@ std::string EncodePreemptionResult(const std::map<std::string, NodeVictims>& vic
 // The body of every 4xx: {"Error":"..."}, which kube-scheduler also understands.
 std::string EncodeError(std::string_view message);
 
-// Appends s as a JSON string literal (Go escaping: <, >, & as \u003c, \u003e, \u0026).
-void AppendJsonString(std::string& out, std::string_view s);
+using config::AppendJsonString;
 // '%' would be read as a format verb by kube-scheduler.
 std::string SanitizeMessage(std::string_view message);
 

@@ -3,6 +3,7 @@
 
 #include "config/cluster_file.h"
 #include "config/platoon_config.h"
+#include "config/yaml_json.h"
 
 using namespace platoon;
 using namespace platoon::config;
@@ -157,4 +158,40 @@ nodes:
   CHECK(snap->nodes[1].labels == snap->nodes[0].labels);
   CHECK(snap->nodes[1].labels.at("gpu") == "8");
   CHECK(snap->nodes[1].allocatable.Get("nvidia.com/gpu") == 8);
+}
+
+TEST_CASE("PlatoonConfig reads the gang, quota and scheduler settings with Go-style durations") {
+  auto cfg = ParsePlatoonConfig(R"(apiVersion: platoon.dev/v1alpha1
+kind: PlatoonConfig
+schedulerName: gpu-gang
+quota: {kueueFiles: [quota/a.yaml, /abs/b.yaml]}
+gang: {bindBarrierTimeout: 1m30s, defaultScheduleTimeout: 250ms}
+)", "p.yaml", "/etc/platoon");
+  REQUIRE_MESSAGE(cfg, (cfg ? "" : cfg.error()));
+  CHECK(cfg->scheduler_name == "gpu-gang");
+  CHECK(cfg->kueue_files == std::vector<std::string>{"/etc/platoon/quota/a.yaml", "/abs/b.yaml"});
+  CHECK(cfg->gang.bind_barrier_timeout_ms == 90'000);
+  CHECK(cfg->gang.default_schedule_timeout_ms == 250);
+  CHECK(ParseDurationMs("2h").value() == 7'200'000);
+  for (const char* bad : {"", "20", "s", "1x", "-1s", "1.5s"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(ParseDurationMs(bad));
+  }
+  auto wrong = ParsePlatoonConfig("apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\ngang:\n  bindBarrierTimeout: soon\n",
+                                  "p.yaml", "");
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().find("p.yaml:4: gang.bindBarrierTimeout: \"soon\" is not a duration") != std::string::npos);
+}
+
+TEST_CASE("every YAML loader refuses inputs on which yaml-cpp would never finish") {
+  for (const char* text : {",", "\"a\",", "!a,b", "[a] ,"}) {
+    CAPTURE(text);
+    auto guarded = GuardYaml(text);
+    REQUIRE_FALSE(guarded);
+    CHECK(guarded.error().line == 1);
+  }
+  auto fine = GuardYaml("a: 1");
+  REQUIRE(fine);
+  CHECK(*fine == "a: 1");
+  CHECK(GuardYaml("a: [1").has_value());  // a syntax error is left to the caller's own parse
 }

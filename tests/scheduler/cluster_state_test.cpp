@@ -1,6 +1,7 @@
 // The node cache's single-pod decisions, including the no-overcommit property under random binds.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "scheduler/cluster_state.h"
@@ -103,6 +104,51 @@ TEST_CASE("property: random filter and bind sequences never overcommit a node") 
         CHECK(used->Get("nvidia.com/gpu") <= 8);
         CHECK(used->Get("cpu") <= 32000);
         CHECK(used->Get("nvidia.com/gpu") >= 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("property: the packed fast path decides and scores exactly as the general arithmetic") {
+  for (const char* policy_name : {"LeastAllocated", "MostAllocated"}) {
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+      CAPTURE(policy_name);
+      CAPTURE(seed);
+      std::mt19937_64 rng(seed);
+      auto state = NewState(policy_name);
+      auto reference = policies::MakeScorePolicy(policy_name);
+      REQUIRE(reference);
+      std::vector<std::string> names;
+      for (int i = 0; i < 12; ++i) {
+        names.push_back("n" + std::to_string(i));
+        Node n = MakeNode(names.back(), static_cast<int>(rng() % 9), static_cast<std::int64_t>(1000 + rng() % 64000));
+        n.allocatable.Set("memory", static_cast<std::int64_t>(rng() % (64LL << 30)));
+        n.ready = rng() % 10 != 0;
+        state->UpsertNode(n);
+      }
+      for (int i = 0; i < 30; ++i) {
+        Pod p = MakePod("r" + std::to_string(i), static_cast<int>(rng() % 3), static_cast<std::int64_t>(rng() % 4000));
+        p.node_name = names[rng() % names.size()];
+        state->UpsertPod(p);
+      }
+      std::vector<std::string_view> candidates(names.begin(), names.end());
+      candidates.push_back("ghost");
+      for (int i = 0; i < 20; ++i) {
+        Pod pod = MakePod("q" + std::to_string(i), static_cast<int>(rng() % 4), static_cast<std::int64_t>(rng() % 8000));
+        if (rng() % 3 == 0) pod.requests.Set("example.com/fpga", 1);  // not packed: general path
+        auto verdicts = state->Filter(pod, candidates);
+        auto scores = state->Score(pod, candidates);
+        for (std::size_t c = 0; c + 1 < candidates.size(); ++c) {
+          const Node* node = state->FindNode(candidates[c]);
+          const ResourceList* used = state->RequestedOn(candidates[c]);
+          const bool fits = node->ready && Fits(pod.requests, *used, node->allocatable).empty();
+          CHECK((verdicts[c].kind == NodeVerdictKind::Fits) == fits);
+          CHECK(verdicts[c].reason.empty() == fits);
+          const policies::NodeResourceView view{node->name, node->allocatable, *used};
+          CHECK(scores[c] == std::clamp((*reference)->Score(pod.requests, view), 0, policies::kMaxNodeScore));
+        }
+        CHECK(verdicts.back().kind == NodeVerdictKind::Failed);
+        CHECK(scores.back() == 0);
       }
     }
   }
