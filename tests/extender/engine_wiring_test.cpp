@@ -1,0 +1,91 @@
+// The extender with the gang engine attached: filter answers the plan, binds wait at the co-bind
+// barrier over real HTTP, and GET /debug/pending shows the pending gangs.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/extender/test_server.h"
+
+namespace platoon {
+namespace {
+
+using json = nlohmann::json;
+
+double SteadySeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+json MemberPod(const std::string& name) {
+  return {{"metadata",
+           {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name},
+            {"labels", {{"scheduling.x-k8s.io/pod-group", "job"}}}}},
+          {"spec", {{"containers", {{{"name", "c"}, {"resources", {{"requests", {{"cpu", "1"}, {"nvidia.com/gpu", "4"}}}}}}}}}}};
+}
+
+json Post(httplib::Client& client, const std::string& path, const json& body) {
+  auto res = client.Post(path, body.dump(), "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  return json::parse(res->body);
+}
+
+TEST_CASE("with the engine attached, a gang's binds wait at the barrier and bind together over HTTP") {
+  testing::TestServer server(testing::MakeState({testing::GpuNode("n1", 8), testing::GpuNode("n2", 8)}));
+  auto engine = std::make_unique<engine::Engine>();
+  for (const auto& name : {"n1", "n2"}) engine->UpsertNode(testing::GpuNode(name, 8), SteadySeconds());
+  PodGroup group;
+  group.name = "job";
+  group.min_member = 2;
+  engine->UpsertPodGroup(group, SteadySeconds());
+  server.service().AttachEngine(std::move(engine), SteadySeconds);
+
+  auto client = server.Client();
+  auto filter = [&](const std::string& name) {
+    return Post(client, "/platoon/filter", {{"Pod", MemberPod(name)}, {"NodeNames", {"n1", "n2"}}});
+  };
+  auto first = filter("a");
+  CHECK(first["NodeNames"].empty());
+  CHECK(first["FailedAndUnresolvableNodes"]["n1"].get<std::string>().find("waiting for 1 of 2 members") != std::string::npos);
+
+  httplib::Client admin("127.0.0.1", server.admin_port());
+  auto pending = admin.Get("/debug/pending");
+  REQUIRE(pending);
+  CHECK(pending->status == 200);
+  auto view = json::parse(pending->body);
+  REQUIRE(view["queues"].size() == 1);
+  CHECK(view["queues"][0]["gangs"][0]["gang"] == "default/job");
+  CHECK(view["queues"][0]["gangs"][0]["phase"] == "Collecting");
+
+  auto second = filter("b");
+  REQUIRE(second["NodeNames"].size() == 1);
+  const std::string node_b = second["NodeNames"][0];
+  auto again = filter("a");
+  REQUIRE(again["NodeNames"].size() == 1);
+  const std::string node_a = again["NodeNames"][0];
+
+  json bind_a;
+  std::atomic<bool> a_answered{false};
+  std::thread waiter([&] {
+    auto c = server.Client();
+    auto res = c.Post("/platoon/bind", json{{"PodName", "a"}, {"PodNamespace", "default"}, {"PodUID", "uid-a"}, {"Node", node_a}}.dump(),
+                      "application/json");
+    if (res) bind_a = json::parse(res->body);
+    a_answered = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  CHECK_FALSE(a_answered.load());  // still waiting at the barrier
+  auto bind_b = Post(client, "/platoon/bind",
+                     {{"PodName", "b"}, {"PodNamespace", "default"}, {"PodUID", "uid-b"}, {"Node", node_b}});
+  waiter.join();
+  CHECK(bind_b["Error"] == "");
+  CHECK(bind_a["Error"] == "");
+  CHECK(server.service().WithEngine([](engine::Engine& e) { return e.PhaseOf("default/job"); }) ==
+        engine::GangPhase::Running);
+}
+
+}  // namespace
+}  // namespace platoon
