@@ -20,7 +20,8 @@
 
 namespace platoon::extender {
 
-struct ExtenderService::Metrics {
+// The extender's Prometheus registry; also the gang engine's metrics sink (Kueue-style names).
+struct ExtenderService::Metrics : engine::MetricsSink {
   prometheus::Registry registry;
   prometheus::Family<prometheus::Counter>& requests =
       prometheus::BuildCounter()
@@ -41,7 +42,36 @@ struct ExtenderService::Metrics {
       prometheus::BuildCounter().Name("platoon_binds_total").Help("Bind calls by result.").Register(registry);
   prometheus::Family<prometheus::Gauge>& cache =
       prometheus::BuildGauge().Name("platoon_cache_objects").Help("Objects in platoon's cache, by kind.").Register(registry);
+  prometheus::Family<prometheus::Counter>& admitted =
+      prometheus::BuildCounter().Name("platoon_admitted_workloads_total").Help("Gangs admitted, by ClusterQueue.").Register(registry);
+  prometheus::Family<prometheus::Histogram>& admission_wait =
+      prometheus::BuildHistogram()
+          .Name("platoon_admission_wait_time_seconds")
+          .Help("Time from entering the queue to admission, by ClusterQueue.")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& preempted =
+      prometheus::BuildCounter().Name("platoon_preempted_workloads_total").Help("Gangs preempted, by reason.").Register(registry);
+  prometheus::Family<prometheus::Histogram>& barrier =
+      prometheus::BuildHistogram()
+          .Name("platoon_gang_bind_barrier_seconds")
+          .Help("Time from a gang's first bind to its release (result=released) or timeout.")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& plan_failures =
+      prometheus::BuildCounter().Name("platoon_plan_failures_total").Help("Failed admission attempts, by reason.").Register(registry);
+  prometheus::Family<prometheus::Gauge>& pending =
+      prometheus::BuildGauge().Name("platoon_pending_workloads").Help("Pending gangs by ClusterQueue and status.").Register(registry);
   std::mutex mutex;  // prometheus-cpp's Family::Add is thread-safe; this guards our lookups of label sets
+
+  static inline const prometheus::Histogram::BucketBoundaries kWaitBuckets = {0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600};
+  void WorkloadAdmitted(std::string_view cluster_queue, engine::Seconds wait) override {
+    admitted.Add({{"cluster_queue", std::string(cluster_queue)}}).Increment();
+    admission_wait.Add({{"cluster_queue", std::string(cluster_queue)}}, kWaitBuckets).Observe(wait);
+  }
+  void WorkloadPreempted(std::string_view reason) override { preempted.Add({{"reason", std::string(reason)}}).Increment(); }
+  void BindBarrier(engine::Seconds waited, bool released) override {
+    barrier.Add({{"result", released ? "released" : "timeout"}}, kWaitBuckets).Observe(waited);
+  }
+  void PlanFailure(std::string_view reason) override { plan_failures.Add({{"reason", std::string(reason)}}).Increment(); }
 };
 
 namespace {
@@ -87,6 +117,18 @@ std::string ExtenderService::MetricsText() {
     metrics_->cache.Add({{"kind", "node"}}).Set(static_cast<double>(counts.nodes));
     metrics_->cache.Add({{"kind", "bound_pod"}}).Set(static_cast<double>(counts.bound_pods));
     metrics_->cache.Add({{"kind", "pending_pod"}}).Set(static_cast<double>(counts.pending_pods));
+    if (engine_) {
+      std::map<std::pair<std::string, std::string>, int> pending;
+      for (const auto& q : engine_->Pending(clock_()).queues) {
+        for (const auto& g : q.gangs) pending[{q.cluster_queue, std::string(engine::ToString(g.phase))}]++;
+      }
+      for (auto& [key, gauge] : pending_seen_) gauge->Set(0);
+      for (const auto& [key, n] : pending) {
+        auto& gauge = pending_seen_[key];
+        if (gauge == nullptr) gauge = &metrics_->pending.Add({{"cluster_queue", key.first}, {"status", key.second}});
+        gauge->Set(n);
+      }
+    }
   }
   return prometheus::TextSerializer().Serialize(metrics_->registry.Collect());
 }
@@ -95,6 +137,7 @@ void ExtenderService::AttachEngine(std::unique_ptr<engine::Engine> engine, std::
   std::lock_guard lock(mutex_);
   engine_ = std::move(engine);
   clock_ = std::move(clock);
+  if (engine_) engine_->SetMetricsSink(metrics_.get());
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <cstdint>
 #include <expected>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +21,7 @@
 
 namespace prometheus {
 class Registry;
+class Gauge;
 }
 
 namespace platoon::extender {
@@ -88,6 +90,7 @@ class ExtenderService {
   std::unique_ptr<engine::Engine> engine_;
   std::function<double()> clock_;
   std::condition_variable bind_cv_;  // woken when a gang's barrier releases
+  std::map<std::pair<std::string, std::string>, prometheus::Gauge*> pending_seen_;  // (queue, status)
 };
 
 // Owns the two listening servers and their threads. Start() binds both (port 0 picks a free port,

@@ -59,6 +59,8 @@ TEST_CASE("with the engine attached, a gang's binds wait at the barrier and bind
   REQUIRE(view["queues"].size() == 1);
   CHECK(view["queues"][0]["gangs"][0]["gang"] == "default/job");
   CHECK(view["queues"][0]["gangs"][0]["phase"] == "Collecting");
+  CHECK(server.service().MetricsText().find("platoon_pending_workloads{cluster_queue=\"\",status=\"Collecting\"} 1") !=
+        std::string::npos);
 
   auto second = filter("b");
   REQUIRE(second["NodeNames"].size() == 1);
@@ -85,6 +87,9 @@ TEST_CASE("with the engine attached, a gang's binds wait at the barrier and bind
   CHECK(bind_a["Error"] == "");
   CHECK(server.service().WithEngine([](engine::Engine& e) { return e.PhaseOf("default/job"); }) ==
         engine::GangPhase::Running);
+  const std::string metrics = server.service().MetricsText();
+  CHECK(metrics.find("platoon_admitted_workloads_total{cluster_queue=\"\"} 1") != std::string::npos);
+  CHECK(metrics.find("platoon_gang_bind_barrier_seconds_count{result=\"released\"} 1") != std::string::npos);
 }
 
 }  // namespace
