@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -19,11 +20,11 @@ double SteadySeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-json MemberPod(const std::string& name) {
+json MemberPod(const std::string& name, const std::string& group = "job", const std::string& gpus = "4") {
   return {{"metadata",
            {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name},
-            {"labels", {{"scheduling.x-k8s.io/pod-group", "job"}}}}},
-          {"spec", {{"containers", {{{"name", "c"}, {"resources", {{"requests", {{"cpu", "1"}, {"nvidia.com/gpu", "4"}}}}}}}}}}};
+            {"labels", {{"scheduling.x-k8s.io/pod-group", group}}}}},
+          {"spec", {{"containers", {{{"name", "c"}, {"resources", {{"requests", {{"cpu", "1"}, {"nvidia.com/gpu", gpus}}}}}}}}}}};
 }
 
 json Post(httplib::Client& client, const std::string& path, const json& body) {
@@ -90,6 +91,51 @@ TEST_CASE("with the engine attached, a gang's binds wait at the barrier and bind
   const std::string metrics = server.service().MetricsText();
   CHECK(metrics.find("platoon_admitted_workloads_total{cluster_queue=\"\"} 1") != std::string::npos);
   CHECK(metrics.find("platoon_gang_bind_barrier_seconds_count{result=\"released\"} 1") != std::string::npos);
+}
+
+TEST_CASE("concurrent binds of two gangs over HTTP all succeed and fill the cluster without double booking") {
+  testing::TestServer server(testing::MakeState({testing::GpuNode("n1", 8), testing::GpuNode("n2", 8)}));
+  auto engine = std::make_unique<engine::Engine>();
+  for (const auto& name : {"n1", "n2"}) engine->UpsertNode(testing::GpuNode(name, 8), SteadySeconds());
+  for (const auto& name : {"g1", "g2"}) {
+    PodGroup group;
+    group.name = name;
+    group.min_member = 4;
+    engine->UpsertPodGroup(group, SteadySeconds());
+  }
+  server.service().AttachEngine(std::move(engine), SteadySeconds);
+  std::vector<std::string> pods;
+  for (const auto& g : {"g1", "g2"}) {
+    for (int i = 0; i < 4; ++i) pods.push_back(std::string(g) + "-" + std::to_string(i));
+  }
+  auto client = server.Client();
+  std::map<std::string, std::string> planned;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& name : pods) {
+      auto r = Post(client, "/platoon/filter",
+                    {{"Pod", MemberPod(name, name.substr(0, 2), "2")}, {"NodeNames", {"n1", "n2"}}});
+      if (r["NodeNames"].size() == 1) planned[name] = r["NodeNames"][0];
+    }
+  }
+  REQUIRE(planned.size() == 8);
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(pods.size(), "unanswered");
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto c = server.Client();
+      const json body{{"PodName", pods[i]}, {"PodNamespace", "default"}, {"PodUID", "uid-" + pods[i]}, {"Node", planned[pods[i]]}};
+      auto res = c.Post("/platoon/bind", body.dump(), "application/json");
+      if (res) errors[i] = json::parse(res->body)["Error"].get<std::string>();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) CHECK(e == "");
+  server.service().WithEngine([](engine::Engine& e) {
+    CHECK(e.PhaseOf("default/g1") == engine::GangPhase::Running);
+    CHECK(e.PhaseOf("default/g2") == engine::GangPhase::Running);
+    CHECK(e.Topology().domain(topology::kRootDomain).free_gpus == 0);
+    return 0;
+  });
 }
 
 }  // namespace
