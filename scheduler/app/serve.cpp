@@ -1,10 +1,12 @@
 // `platoon serve`: the extender service in standalone mode (node cache from a cluster file).
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <pthread.h>
 
 #include "config/cluster_file.h"
+#include "config/kueue_manifests.h"
 #include "config/platoon_config.h"
 #include "platoon/version.h"
 #include "scheduler/app/commands.h"
@@ -32,6 +34,9 @@ constexpr const char* kServeHelp =
     "  --tls-cert FILE        serve the extender over HTTPS with this certificate (PEM)\n"
     "  --tls-key FILE         private key for --tls-cert (PEM)\n"
     "  --client-ca FILE       require client certificates signed by this CA (kube-scheduler tlsConfig)\n"
+    "  --gang-engine          decide filter/prioritize/bind with the gang engine (whole-gang admission,\n"
+    "                         co-bind barrier, Kueue quota from the config's kueueFiles); pending gangs\n"
+    "                         at GET /debug/pending on the admin port\n"
     "  --log-level LEVEL      debug, info (default), warn or error\n"
     "  --help                 show this help\n"
     "\n"
@@ -43,7 +48,7 @@ constexpr const char* kServeHelp =
 
 int RunServe(const std::vector<std::string_view>& args) {
   auto flags = ParseFlags(args, {{"config"}, {"cluster"}, {"listen"}, {"metrics-listen"}, {"tls-cert"}, {"tls-key"},
-                                 {"client-ca"}, {"log-level"}, {"help", false}});
+                                 {"client-ca"}, {"log-level"}, {"gang-engine", false}, {"help", false}});
   if (!flags) {
     std::fprintf(stderr, "platoon serve: %s\n\n%s", flags.error().c_str(), kServeHelp);
     return 2;
@@ -93,12 +98,37 @@ int RunServe(const std::vector<std::string_view>& args) {
     return 1;
   }
   auto state = std::make_unique<ClusterState>(std::move(*policy));
+  const auto clock = [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
+  std::unique_ptr<engine::Engine> gang_engine;
+  if (flags->Has("gang-engine")) {
+    engine::EngineOptions options;
+    options.default_bind_timeout = static_cast<double>(cfg.gang.bind_barrier_timeout_ms) / 1000.0;
+    gang_engine = std::make_unique<engine::Engine>(options);
+    if (!cfg.kueue_files.empty()) {
+      auto quota = config::LoadKueueManifestFiles(cfg.kueue_files);
+      if (!quota) {
+        std::fprintf(stderr, "platoon serve: invalid Kueue manifests:\n%s", config::FormatManifestErrors(quota.error()).c_str());
+        return 1;
+      }
+      if (auto ok = gang_engine->ReplaceQuota(*quota, clock()); !ok) {
+        std::fprintf(stderr, "platoon serve: Kueue configuration: %s\n", ok.error().c_str());
+        return 1;
+      }
+    }
+  }
   std::size_t nodes = 0, pods = 0;
   if (!cfg.cluster_file.empty()) {
     auto snapshot = config::LoadClusterFile(cfg.cluster_file);
     if (!snapshot) {
       std::fprintf(stderr, "platoon serve: invalid cluster file: %s\n", snapshot.error().c_str());
       return 1;
+    }
+    if (gang_engine) {
+      for (const auto& node : snapshot->nodes) gang_engine->UpsertNode(node, clock());
+      for (const auto& group : snapshot->pod_groups) gang_engine->UpsertPodGroup(group, clock());
+      for (const auto& pod : snapshot->pods) gang_engine->UpsertPod(pod, clock());
     }
     for (auto& node : snapshot->nodes) state->UpsertNode(std::move(node));
     for (auto& pod : snapshot->pods) state->UpsertPod(std::move(pod));
@@ -117,6 +147,7 @@ int RunServe(const std::vector<std::string_view>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   extender::ExtenderService service(cfg.extender, std::move(state));
+  if (gang_engine) service.AttachEngine(std::move(gang_engine), clock);
   extender::ExtenderServer server(service, tls);
   auto started = server.Start(listen->first, listen->second, admin_listen->first, admin_listen->second);
   if (!started) {

@@ -20,7 +20,8 @@
 
 namespace platoon::extender {
 
-struct ExtenderService::Metrics {
+// The extender's Prometheus registry; also the gang engine's metrics sink (Kueue-style names).
+struct ExtenderService::Metrics : engine::MetricsSink {
   prometheus::Registry registry;
   prometheus::Family<prometheus::Counter>& requests =
       prometheus::BuildCounter()
@@ -41,7 +42,36 @@ struct ExtenderService::Metrics {
       prometheus::BuildCounter().Name("platoon_binds_total").Help("Bind calls by result.").Register(registry);
   prometheus::Family<prometheus::Gauge>& cache =
       prometheus::BuildGauge().Name("platoon_cache_objects").Help("Objects in platoon's cache, by kind.").Register(registry);
+  prometheus::Family<prometheus::Counter>& admitted =
+      prometheus::BuildCounter().Name("platoon_admitted_workloads_total").Help("Gangs admitted, by ClusterQueue.").Register(registry);
+  prometheus::Family<prometheus::Histogram>& admission_wait =
+      prometheus::BuildHistogram()
+          .Name("platoon_admission_wait_time_seconds")
+          .Help("Time from entering the queue to admission, by ClusterQueue.")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& preempted =
+      prometheus::BuildCounter().Name("platoon_preempted_workloads_total").Help("Gangs preempted, by reason.").Register(registry);
+  prometheus::Family<prometheus::Histogram>& barrier =
+      prometheus::BuildHistogram()
+          .Name("platoon_gang_bind_barrier_seconds")
+          .Help("Time from a gang's first bind to its release (result=released) or timeout.")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& plan_failures =
+      prometheus::BuildCounter().Name("platoon_plan_failures_total").Help("Failed admission attempts, by reason.").Register(registry);
+  prometheus::Family<prometheus::Gauge>& pending =
+      prometheus::BuildGauge().Name("platoon_pending_workloads").Help("Pending gangs by ClusterQueue and status.").Register(registry);
   std::mutex mutex;  // prometheus-cpp's Family::Add is thread-safe; this guards our lookups of label sets
+
+  static inline const prometheus::Histogram::BucketBoundaries kWaitBuckets = {0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600};
+  void WorkloadAdmitted(std::string_view cluster_queue, engine::Seconds wait) override {
+    admitted.Add({{"cluster_queue", std::string(cluster_queue)}}).Increment();
+    admission_wait.Add({{"cluster_queue", std::string(cluster_queue)}}, kWaitBuckets).Observe(wait);
+  }
+  void WorkloadPreempted(std::string_view reason) override { preempted.Add({{"reason", std::string(reason)}}).Increment(); }
+  void BindBarrier(engine::Seconds waited, bool released) override {
+    barrier.Add({{"result", released ? "released" : "timeout"}}, kWaitBuckets).Observe(waited);
+  }
+  void PlanFailure(std::string_view reason) override { plan_failures.Add({{"reason", std::string(reason)}}).Increment(); }
 };
 
 namespace {
@@ -87,13 +117,96 @@ std::string ExtenderService::MetricsText() {
     metrics_->cache.Add({{"kind", "node"}}).Set(static_cast<double>(counts.nodes));
     metrics_->cache.Add({{"kind", "bound_pod"}}).Set(static_cast<double>(counts.bound_pods));
     metrics_->cache.Add({{"kind", "pending_pod"}}).Set(static_cast<double>(counts.pending_pods));
+    if (engine_) {
+      std::map<std::pair<std::string, std::string>, int> pending;
+      for (const auto& q : engine_->Pending(clock_()).queues) {
+        for (const auto& g : q.gangs) pending[{q.cluster_queue, std::string(engine::ToString(g.phase))}]++;
+      }
+      for (auto& [key, gauge] : pending_seen_) gauge->Set(0);
+      for (const auto& [key, n] : pending) {
+        auto& gauge = pending_seen_[key];
+        if (gauge == nullptr) gauge = &metrics_->pending.Add({{"cluster_queue", key.first}, {"status", key.second}});
+        gauge->Set(n);
+      }
+    }
   }
   return prometheus::TextSerializer().Serialize(metrics_->registry.Collect());
+}
+
+void ExtenderService::AttachEngine(std::unique_ptr<engine::Engine> engine, std::function<double()> clock) {
+  std::lock_guard lock(mutex_);
+  engine_ = std::move(engine);
+  clock_ = std::move(clock);
+  if (engine_) engine_->SetMetricsSink(metrics_.get());
+}
+
+namespace {
+void AppendField(std::string& out, std::string_view key, std::string_view value, bool comma = true) {
+  if (comma) out += ',';
+  AppendJsonString(out, key);
+  out += ':';
+  AppendJsonString(out, value);
+}
+void AppendNumber(std::string& out, std::string_view key, std::int64_t value) {
+  out += ',';
+  AppendJsonString(out, key);
+  out += ':';
+  out += std::to_string(value);
+}
+}  // namespace
+
+Reply ExtenderService::DebugPending() {
+  engine::PendingView view;
+  {
+    std::lock_guard lock(mutex_);
+    if (!engine_) return {404, EncodeError("no gang engine is attached")};
+    view = engine_->Pending(clock_());
+  }
+  std::string out = "{\"queues\":[";
+  for (std::size_t q = 0; q < view.queues.size(); ++q) {
+    if (q) out += ',';
+    out += '{';
+    AppendField(out, "clusterQueue", view.queues[q].cluster_queue, false);
+    out += ",\"gangs\":[";
+    for (std::size_t i = 0; i < view.queues[q].gangs.size(); ++i) {
+      const auto& g = view.queues[q].gangs[i];
+      if (i) out += ',';
+      out += '{';
+      AppendField(out, "gang", g.gang, false);
+      AppendNumber(out, "position", g.position);
+      AppendField(out, "phase", engine::ToString(g.phase));
+      AppendNumber(out, "members", g.members);
+      AppendNumber(out, "minMember", g.min_member);
+      AppendNumber(out, "priority", g.priority);
+      AppendField(out, "reason", g.reason);
+      AppendField(out, "unblock", g.unblock);
+      out += '}';
+    }
+    out += "]}";
+  }
+  out += "]}";
+  return {200, std::move(out)};
 }
 
 Reply ExtenderService::Filter(std::string_view body) {
   auto args = t_decoder.DecodeFilterArgs(body);
   if (!args) return Refuse("filter", WireErrorKindName(args.error().kind), args.error().message);
+  if (engine_) {
+    engine::FilterDecision decision;
+    {
+      std::lock_guard lock(mutex_);
+      decision = engine_->Decide(args->pod, args->node_names, clock_());
+    }
+    FilterResult result;
+    std::vector<char> pass(args->node_names.size(), 0);
+    for (std::size_t i : decision.fits) pass[i] = 1;
+    for (std::size_t i = 0; i < args->node_names.size(); ++i) {
+      if (pass[i]) result.passed.push_back(args->node_names[i]);
+      else if (decision.others == NodeVerdictKind::Failed) result.failed.emplace_back(args->node_names[i], decision.reason);
+      else result.unresolvable.emplace_back(args->node_names[i], decision.reason);
+    }
+    return {200, EncodeFilterResult(result, *args)};
+  }
   std::vector<NodeVerdict> verdicts;
   {
     std::lock_guard lock(mutex_);
@@ -120,7 +233,7 @@ Reply ExtenderService::Prioritize(std::string_view body) {
   std::vector<int> scores;
   {
     std::lock_guard lock(mutex_);
-    scores = state_->Score(args->pod, args->node_names);
+    scores = engine_ ? engine_->Score(args->pod, args->node_names) : state_->Score(args->pod, args->node_names);
   }
   std::vector<std::int64_t> extender_scores(scores.size());
   std::transform(scores.begin(), scores.end(), extender_scores.begin(), ToExtenderScore);
@@ -131,7 +244,26 @@ Reply ExtenderService::Bind(std::string_view body) {
   auto req = t_decoder.DecodeBindingArgs(body);
   if (!req) return Refuse("bind", WireErrorKindName(req.error().kind), req.error().message);
   std::expected<void, std::string> result;
-  {
+  if (engine_) {
+    // The co-bind barrier: wait until the whole gang reached bind (or the engine fails this bind).
+    std::unique_lock lock(mutex_);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+    engine::BindOutcome out;
+    for (;;) {
+      out = engine_->Bind(req->pod_uid, req->node, clock_());
+      if (out.kind != engine::BindOutcome::Kind::Wait) break;
+      if (std::chrono::steady_clock::now() > give_up) {
+        out = {engine::BindOutcome::Kind::Error, {}, "bind barrier: gave up after 10 minutes"};
+        break;
+      }
+      bind_cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    if (out.kind == engine::BindOutcome::Kind::BindNow) {
+      bind_cv_.notify_all();
+    } else {
+      result = std::unexpected(out.message);
+    }
+  } else {
     std::lock_guard lock(mutex_);
     result = state_->Bind(*req);
   }
@@ -296,6 +428,10 @@ std::expected<void, std::string> ExtenderServer::Start(const std::string& host, 
   admin.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     res.status = ready_ ? 200 : 503;
     res.set_content(ready_ ? "ready\n" : "not ready: the node cache is not loaded yet\n", "text/plain");
+  });
+  admin.Get("/debug/pending", [this](const httplib::Request&, httplib::Response& res) {
+    auto reply = service_.DebugPending();
+    JsonReply(res, reply.status, reply.body);
   });
   admin.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(service_.MetricsText(), "text/plain; version=0.0.4; charset=utf-8");

@@ -4,8 +4,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <expected>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,9 +17,11 @@
 
 #include "config/platoon_config.h"
 #include "scheduler/cluster_state.h"
+#include "scheduler/engine.h"
 
 namespace prometheus {
 class Registry;
+class Gauge;
 }
 
 namespace platoon::extender {
@@ -52,6 +57,20 @@ class ExtenderService {
   void CountRequest(std::string_view verb, int status);
   std::string MetricsText();
 
+  // Hands filter, prioritize and bind to the gang engine (preempt stays with the node cache). `clock`
+  // gives the engine's `now` in seconds. Call before serving. A bind then waits (holding one server
+  // thread) until its whole gang reached bind, the barrier times out, or the plan breaks.
+  void AttachEngine(std::unique_ptr<engine::Engine> engine, std::function<double()> clock);
+  bool has_engine() const { return engine_ != nullptr; }
+  // GET /debug/pending: the engine's pending gangs per ClusterQueue as JSON; 404 without an engine.
+  Reply DebugPending();
+  // Runs f with exclusive access to the engine (loaders feed it nodes, pods, PodGroups, quota).
+  template <typename F>
+  auto WithEngine(F&& f) {
+    std::lock_guard lock(mutex_);
+    return f(*engine_);
+  }
+
   const config::ExtenderSettings& settings() const { return settings_; }
   // Runs f with exclusive access to the state (for loaders and debug views).
   template <typename F>
@@ -68,6 +87,10 @@ class ExtenderService {
   std::mutex mutex_;
   std::unique_ptr<ClusterState> state_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::function<double()> clock_;
+  std::condition_variable bind_cv_;  // woken when a gang's barrier releases
+  std::map<std::pair<std::string, std::string>, prometheus::Gauge*> pending_seen_;  // (queue, status)
 };
 
 // Owns the two listening servers and their threads. Start() binds both (port 0 picks a free port,

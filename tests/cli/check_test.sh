@@ -38,11 +38,37 @@ rm -f "$TMP/bad.yaml"
 if "$PLATOON" check "$TMP/absent.yaml" >"$TMP/out" 2>&1; then fail "missing file accepted"; fi
 grep -q "cannot read" "$TMP/out" || fail "missing file: no 'cannot read'"
 
-for cmd in "" serve check; do
+for cmd in "" serve check explain; do
   "$PLATOON" $cmd --help >"$TMP/out" 2>&1 || fail "platoon $cmd --help exited non-zero"
   grep -q "Usage" "$TMP/out" || fail "platoon $cmd --help printed no usage"
   passed=$((passed + 1))
 done
+# `platoon explain`: a gang that cannot be placed whole and one still collecting members, with reasons.
+cat >"$TMP/explain.yaml" <<'YAML'
+kind: Cluster
+nodes:
+  - metadata: {name: gpu-1}
+    status: {allocatable: {cpu: "64", memory: 512Gi, nvidia.com/gpu: 8, pods: 110}}
+podGroups:
+  - metadata: {name: train, namespace: ml}
+    spec: {minMember: 3}
+  - metadata: {name: big, namespace: ml}
+    spec: {minMember: 2}
+pods:
+  - metadata: {name: train-0, namespace: ml, uid: u1, labels: {scheduling.x-k8s.io/pod-group: train}}
+    spec: {containers: [{name: c, resources: {requests: {nvidia.com/gpu: 2}}}]}
+  - metadata: {name: big-0, namespace: ml, uid: u2, labels: {scheduling.x-k8s.io/pod-group: big}}
+    spec: {containers: [{name: c, resources: {requests: {nvidia.com/gpu: 8}}}]}
+  - metadata: {name: big-1, namespace: ml, uid: u3, labels: {scheduling.x-k8s.io/pod-group: big}}
+    spec: {containers: [{name: c, resources: {requests: {nvidia.com/gpu: 8}}}]}
+YAML
+"$PLATOON" explain --cluster "$TMP/explain.yaml" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "explain failed"; }
+grep -q "1. ml/big \[Queued, 2/2 members" "$TMP/out" || { cat "$TMP/out"; fail "explain: no capacity-blocked gang"; }
+grep -q "can hold 1 of the 2 members" "$TMP/out" || { cat "$TMP/out"; fail "explain: no numbers"; }
+grep -q "waiting for 2 of 3 members" "$TMP/out" || { cat "$TMP/out"; fail "explain: no collecting gang"; }
+if "$PLATOON" explain >/dev/null 2>&1; then fail "explain without a cluster file accepted"; fi
+passed=$((passed + 2))
+
 "$PLATOON" --version | grep -q "^platoon " || fail "--version"
 if "$PLATOON" frobnicate >/dev/null 2>&1; then fail "unknown command accepted"; fi
 if "$PLATOON" serve --listen nonsense >/dev/null 2>&1; then fail "bad --listen accepted"; fi
