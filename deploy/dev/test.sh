@@ -55,7 +55,7 @@ if [[ "$FUZZ_SECONDS" != "0" ]]; then
     [[ -n "$extra" && -d "$extra" ]] && seed_dirs+=("$extra")
     echo "fuzz: $name (${FUZZ_SECONDS}s)"
     # Seed folders are read; new inputs go to $corpus (kept in build-fuzz/ between runs).
-    "$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=1 -rss_limit_mb=4096 -timeout=10 \
+    "$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -print_final_stats=1 -rss_limit_mb=4096 -timeout=10 -artifact_prefix="build-fuzz/$name-" \
       "$corpus" "${seed_dirs[@]}" 2>"build-fuzz/$name.log" \
       || { tail -50 "build-fuzz/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
     grep -E "stat::number_of_executed_units" "build-fuzz/$name.log" || true
