@@ -45,6 +45,26 @@ std::int64_t AmountOf(const FrAmounts& amounts, int fr) {
   return 0;
 }
 
+// Removing a workload raises what the preemptor can get by at most that workload's usage, so when all
+// candidates together hold less than the shortfall of some flavor/resource, no search helps. Returns
+// that reason with the numbers, or nothing.
+std::optional<std::string> CandidatesCannotFree(const Tree& t, const std::vector<std::int64_t>& usage, int node,
+                                                const FrAmounts& req, const std::vector<int>& frs_need,
+                                                const std::vector<Candidate>& pool) {
+  for (int fr : frs_need) {
+    const std::int64_t shortfall = AmountOf(req, fr) - t.Available(usage, node, fr);
+    std::int64_t held = 0;
+    for (const auto& cand : pool) held += AmountOf(*cand.usage, fr);
+    if (held < shortfall) {
+      const std::string& res = t.resources[t.ResourceOf(fr)];
+      return "preempting every eligible workload (" + std::to_string(pool.size()) +
+             " candidates) would still not free enough quota for " + t.FrName(fr) + ": " + FormatAmount(res, shortfall) +
+             " more needed, the candidates hold " + FormatAmount(res, held);
+    }
+  }
+  return std::nullopt;
+}
+
 bool UsesAny(const FrAmounts& usage, const std::vector<int>& frs) {
   for (const auto& [fr, a] : usage)
     if (a > 0 && std::find(frs.begin(), frs.end(), fr) != frs.end()) return true;
@@ -416,17 +436,9 @@ PreemptionResult ClassicalTargets(const Tree& t, const QuotaOptions& options, co
     out.reasons.push_back(why);
     return out;
   }
-  for (int fr : frs_need) {
-    const std::int64_t shortfall = AmountOf(req, fr) - t.Available(base, node, fr);
-    std::int64_t held = 0;
-    for (const auto& cand : pool) held += AmountOf(*cand.usage, fr);
-    if (held < shortfall) {
-      const std::string& res = t.resources[t.ResourceOf(fr)];
-      out.reasons.push_back("preempting every eligible workload (" + std::to_string(pool.size()) +
-                            " candidates) would still not free enough quota for " + t.FrName(fr) + ": " +
-                            FormatAmount(res, shortfall) + " more needed, the candidates hold " + FormatAmount(res, held));
-      return out;
-    }
+  if (auto why = CandidatesCannotFree(t, base, node, req, frs_need, pool)) {
+    out.reasons.push_back(std::move(*why));
+    return out;
   }
   std::vector<const Candidate*> ordered;
   ordered.reserve(pool.size());
@@ -553,19 +565,9 @@ PreemptionResult QuotaEngine::FindTargets(const QuotaState& st, const Workload& 
     out.reasons.push_back(why);
     return out;
   }
-  // Removing a workload raises what the preemptor can get by at most that workload's usage, so when
-  // all candidates together hold less than the shortfall of some flavor/resource, no search helps.
-  for (int fr : frs_need) {
-    const std::int64_t shortfall = AmountOf(req, fr) - t.Available(st.usage_, node, fr);
-    std::int64_t held = 0;
-    for (const auto& cand : pool) held += AmountOf(*cand.usage, fr);
-    if (held < shortfall) {
-      const std::string& res = t.resources[t.ResourceOf(fr)];
-      out.reasons.push_back("preempting every eligible workload (" + std::to_string(pool.size()) +
-                            " candidates) would still not free enough quota for " + t.FrName(fr) + ": " +
-                            FormatAmount(res, shortfall) + " more needed, the candidates hold " + FormatAmount(res, held));
-      return out;
-    }
+  if (auto why = CandidatesCannotFree(t, st.usage_, node, req, frs_need, pool)) {
+    out.reasons.push_back(std::move(*why));
+    return out;
   }
   // Kueue's candidate order: other ClusterQueues first, lower priority, more recently admitted, name.
   std::vector<const Candidate*> candidates;
