@@ -1,11 +1,7 @@
 // `platoon explain`: the gang engine's pending view of a cluster snapshot, per ClusterQueue.
 #include <cstdio>
 
-#include "config/cluster_file.h"
-#include "config/kueue_manifests.h"
-#include "config/platoon_config.h"
-#include "scheduler/app/commands.h"
-#include "scheduler/engine.h"
+#include "scheduler/app/setup.h"
 
 namespace platoon::app {
 namespace {
@@ -35,42 +31,27 @@ int RunExplain(const std::vector<std::string_view>& args) {
     std::fputs(kExplainHelp, stdout);
     return 0;
   }
-  config::PlatoonConfig cfg;
-  if (flags->Has("config")) {
-    auto loaded = config::LoadPlatoonConfig(flags->Get("config"));
-    if (!loaded) {
-      std::fprintf(stderr, "platoon explain: invalid config: %s\n", loaded.error().c_str());
-      return 1;
-    }
-    cfg = std::move(*loaded);
+  auto loaded_cfg = ConfigFromFlags(*flags);
+  if (!loaded_cfg) {
+    std::fprintf(stderr, "platoon explain: %s\n", loaded_cfg.error().c_str());
+    return 1;
   }
-  if (flags->Has("cluster")) cfg.cluster_file = flags->Get("cluster");
+  const config::PlatoonConfig& cfg = *loaded_cfg;
   if (cfg.cluster_file.empty()) {
     std::fprintf(stderr, "platoon explain: no cluster file: pass --cluster FILE\n\n%s", kExplainHelp);
     return 2;
-  }
-  engine::EngineOptions options;
-  options.default_bind_timeout = static_cast<double>(cfg.gang.bind_barrier_timeout_ms) / 1000.0;
-  engine::Engine engine(options);
-  if (!cfg.kueue_files.empty()) {
-    auto quota = config::LoadKueueManifestFiles(cfg.kueue_files);
-    if (!quota) {
-      std::fprintf(stderr, "platoon explain: invalid Kueue manifests:\n%s", config::FormatManifestErrors(quota.error()).c_str());
-      return 1;
-    }
-    if (auto ok = engine.ReplaceQuota(*quota, 0); !ok) {
-      std::fprintf(stderr, "platoon explain: Kueue configuration: %s\n", ok.error().c_str());
-      return 1;
-    }
   }
   auto snapshot = config::LoadClusterFile(cfg.cluster_file);
   if (!snapshot) {
     std::fprintf(stderr, "platoon explain: invalid cluster file: %s\n", snapshot.error().c_str());
     return 1;
   }
-  for (const auto& node : snapshot->nodes) engine.UpsertNode(node, 0);
-  for (const auto& group : snapshot->pod_groups) engine.UpsertPodGroup(group, 0);
-  for (const auto& pod : snapshot->pods) engine.UpsertPod(pod, 0);
+  auto made = MakeEngine(cfg, &*snapshot, 0);
+  if (!made) {
+    std::fprintf(stderr, "platoon explain: %s\n", made.error().c_str());
+    return 1;
+  }
+  engine::Engine& engine = **made;
   engine.AdvanceTime(0);
   std::fputs(engine::DescribePending(engine.Pending(0)).c_str(), stdout);
   return 0;

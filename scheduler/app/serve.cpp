@@ -3,13 +3,11 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <pthread.h>
 
-#include "config/cluster_file.h"
-#include "config/kueue_manifests.h"
-#include "config/platoon_config.h"
 #include "platoon/version.h"
-#include "scheduler/app/commands.h"
+#include "scheduler/app/setup.h"
 #include "scheduler/extender/log.h"
 #include "scheduler/extender/server.h"
 
@@ -81,16 +79,12 @@ int RunServe(const std::vector<std::string_view>& args) {
     return 2;
   }
 
-  config::PlatoonConfig cfg;
-  if (flags->Has("config")) {
-    auto loaded = config::LoadPlatoonConfig(flags->Get("config"));
-    if (!loaded) {
-      std::fprintf(stderr, "platoon serve: invalid config: %s\n", loaded.error().c_str());
-      return 1;
-    }
-    cfg = std::move(*loaded);
+  auto loaded_cfg = ConfigFromFlags(*flags);
+  if (!loaded_cfg) {
+    std::fprintf(stderr, "platoon serve: %s\n", loaded_cfg.error().c_str());
+    return 1;
   }
-  if (flags->Has("cluster")) cfg.cluster_file = flags->Get("cluster");
+  const config::PlatoonConfig& cfg = *loaded_cfg;
 
   auto policy = policies::MakeScorePolicy(cfg.scoring.policy, cfg.scoring.resources);
   if (!policy) {
@@ -101,42 +95,33 @@ int RunServe(const std::vector<std::string_view>& args) {
   const auto clock = [] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   };
-  std::unique_ptr<engine::Engine> gang_engine;
-  if (flags->Has("gang-engine")) {
-    engine::EngineOptions options;
-    options.default_bind_timeout = static_cast<double>(cfg.gang.bind_barrier_timeout_ms) / 1000.0;
-    gang_engine = std::make_unique<engine::Engine>(options);
-    if (!cfg.kueue_files.empty()) {
-      auto quota = config::LoadKueueManifestFiles(cfg.kueue_files);
-      if (!quota) {
-        std::fprintf(stderr, "platoon serve: invalid Kueue manifests:\n%s", config::FormatManifestErrors(quota.error()).c_str());
-        return 1;
-      }
-      if (auto ok = gang_engine->ReplaceQuota(*quota, clock()); !ok) {
-        std::fprintf(stderr, "platoon serve: Kueue configuration: %s\n", ok.error().c_str());
-        return 1;
-      }
-    }
-  }
-  std::size_t nodes = 0, pods = 0;
+  std::optional<config::ClusterSnapshot> snapshot;
   if (!cfg.cluster_file.empty()) {
-    auto snapshot = config::LoadClusterFile(cfg.cluster_file);
-    if (!snapshot) {
-      std::fprintf(stderr, "platoon serve: invalid cluster file: %s\n", snapshot.error().c_str());
+    auto loaded = config::LoadClusterFile(cfg.cluster_file);
+    if (!loaded) {
+      std::fprintf(stderr, "platoon serve: invalid cluster file: %s\n", loaded.error().c_str());
       return 1;
     }
-    if (gang_engine) {
-      for (const auto& node : snapshot->nodes) gang_engine->UpsertNode(node, clock());
-      for (const auto& group : snapshot->pod_groups) gang_engine->UpsertPodGroup(group, clock());
-      for (const auto& pod : snapshot->pods) gang_engine->UpsertPod(pod, clock());
-    }
-    for (auto& node : snapshot->nodes) state->UpsertNode(std::move(node));
-    for (auto& pod : snapshot->pods) state->UpsertPod(std::move(pod));
-    nodes = snapshot->nodes.size();
-    pods = snapshot->pods.size();
+    snapshot = std::move(*loaded);
   } else {
     log::Warn("no cluster file given: the node cache is empty and every node will fail filter",
               {{"hint", "pass --cluster FILE or set cluster: in the config"}});
+  }
+  std::unique_ptr<engine::Engine> gang_engine;
+  if (flags->Has("gang-engine")) {
+    auto made = MakeEngine(cfg, snapshot ? &*snapshot : nullptr, clock());
+    if (!made) {
+      std::fprintf(stderr, "platoon serve: %s\n", made.error().c_str());
+      return 1;
+    }
+    gang_engine = std::move(*made);
+  }
+  std::size_t nodes = 0, pods = 0;
+  if (snapshot) {
+    nodes = snapshot->nodes.size();
+    pods = snapshot->pods.size();
+    for (auto& node : snapshot->nodes) state->UpsertNode(std::move(node));
+    for (auto& pod : snapshot->pods) state->UpsertPod(std::move(pod));
   }
 
   // Block SIGINT/SIGTERM in every thread (the servers' threads inherit this) and wait for them here.
