@@ -30,6 +30,9 @@ CP_PIDS=()
 declare -A CP_NAMED_PIDS=()
 
 cp_log() { echo "[$(date +%H:%M:%S)] control-plane: $*" >&2; }
+# Test verdicts for the e2e scripts that source this file.
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
 
 # A python3 that has PyYAML (Debian's python3-yaml lives in /usr/bin/python3's path, which a python3
 # earlier on PATH may not see).

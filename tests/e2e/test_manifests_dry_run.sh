@@ -11,9 +11,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 source "$HERE/control-plane.sh"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-
 cp_start
 
 mapfile -t files < <(find "$ROOT/deploy/manifests" "$ROOT/deploy/examples" -name '*.yaml' \
