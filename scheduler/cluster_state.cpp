@@ -61,13 +61,7 @@ bool ClusterState::RemoveNode(std::string_view name) {
   for (const auto& uid : it->second.pod_uids) {
     auto pod = bound_.find(uid);
     if (pod == bound_.end()) continue;
-    if (auto gang = GangKeyOf(pod->second)) {
-      auto members = gang_members_.find(*gang);
-      if (members != gang_members_.end()) {
-        members->second.erase(uid);
-        if (members->second.empty()) gang_members_.erase(members);
-      }
-    }
+    ForgetGangMember(pod->second);
     bound_.erase(pod);
   }
   hot_[it->second.slot] = HotRow{};
@@ -84,13 +78,16 @@ void ClusterState::Unbind(const Pod& pod) {
     node->second.pod_uids.erase(pod.uid);
     RefreshHot(node->second);
   }
-  if (auto gang = GangKeyOf(pod)) {
-    auto members = gang_members_.find(*gang);
-    if (members != gang_members_.end()) {
-      members->second.erase(pod.uid);
-      if (members->second.empty()) gang_members_.erase(members);
-    }
-  }
+  ForgetGangMember(pod);
+}
+
+void ClusterState::ForgetGangMember(const Pod& pod) {
+  auto gang = GangKeyOf(pod);
+  if (!gang) return;
+  auto members = gang_members_.find(*gang);
+  if (members == gang_members_.end()) return;
+  members->second.erase(pod.uid);
+  if (members->second.empty()) gang_members_.erase(members);
 }
 
 void ClusterState::Remember(Pod pod) {

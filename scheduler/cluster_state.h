@@ -121,6 +121,8 @@ class ClusterState {
   void RefreshHot(const NodeEntry& entry);
 
   void Unbind(const Pod& pod);
+  // Drops a bound pod from its gang's member set (the set goes when its last member does).
+  void ForgetGangMember(const Pod& pod);
   void Remember(Pod pod);
   // The entries of `candidates` (nullptr for unknown names). kube-scheduler sends the same node list
   // cycle after cycle, so the last resolution is kept and reused while the node set is unchanged.
