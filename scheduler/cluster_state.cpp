@@ -13,8 +13,8 @@ std::optional<std::string> GangKeyOf(const Pod& pod) {
   return std::nullopt;
 }
 
-ClusterState::ClusterState(std::unique_ptr<policies::ScorePolicy> score_policy)
-    : score_policy_(std::move(score_policy)) {}
+ClusterState::ClusterState(std::unique_ptr<policies::ScorePolicy> score_policy, std::size_t max_pending_pods)
+    : score_policy_(std::move(score_policy)), max_pending_pods_(max_pending_pods) {}
 
 int ClusterState::HotIndex(std::string_view resource) {
   static constexpr std::string_view kHot[kHotResources] = {kResourceCPU, kResourceMemory, kResourcePods,
@@ -91,13 +91,22 @@ void ClusterState::ForgetGangMember(const Pod& pod) {
 }
 
 void ClusterState::Remember(Pod pod) {
+  const std::uint64_t stamp = ++pending_stamp_;
   std::string uid = pod.uid;
-  auto [it, inserted] = pending_.insert_or_assign(uid, std::move(pod));
-  if (inserted) pending_order_.push_back(std::move(uid));
-  while (pending_.size() > kMaxRememberedPendingPods && !pending_order_.empty()) {
-    pending_.erase(pending_order_.front());
+  pending_.insert_or_assign(uid, PendingPod{std::move(pod), stamp});
+  pending_order_.emplace_back(stamp, std::move(uid));
+  auto is_stale = [this](const std::pair<std::uint64_t, std::string>& entry) {
+    auto live = pending_.find(entry.second);
+    return live == pending_.end() || live->second.stamp != entry.first;
+  };
+  // Forget the least recently remembered pods beyond the cap; stale entries are only skipped.
+  while (!pending_order_.empty()) {
+    const bool stale = is_stale(pending_order_.front());
+    if (!stale && pending_.size() <= max_pending_pods_) break;
+    if (!stale) pending_.erase(pending_order_.front().second);
     pending_order_.pop_front();
   }
+  if (pending_order_.size() > 2 * pending_.size() + 1024) std::erase_if(pending_order_, is_stale);
 }
 
 void ClusterState::UpsertPod(Pod pod) {
@@ -251,10 +260,10 @@ std::expected<void, std::string> ClusterState::Bind(const BindRequest& request) 
                            ") is unknown to platoon: bind only pods that went through its filter");
   auto node = nodes_.find(request.node);
   if (node == nodes_.end()) return std::unexpected("node " + request.node + " is not in platoon's node cache");
-  auto missing = Fits(pending->second.requests, node->second.requested, node->second.node.allocatable);
+  auto missing = Fits(pending->second.pod.requests, node->second.requested, node->second.node.allocatable);
   if (!missing.empty())
     return std::unexpected(who + " no longer fits node " + request.node + ": " + DescribeInsufficient(missing));
-  Pod pod = std::move(pending->second);
+  Pod pod = std::move(pending->second.pod);
   pending_.erase(pending);
   pod.node_name = request.node;
   UpsertPod(std::move(pod));
@@ -291,7 +300,7 @@ const Node* ClusterState::FindNode(std::string_view name) const {
 
 const Pod* ClusterState::FindPod(std::string_view uid) const {
   if (auto it = bound_.find(uid); it != bound_.end()) return &it->second;
-  if (auto it = pending_.find(uid); it != pending_.end()) return &it->second;
+  if (auto it = pending_.find(uid); it != pending_.end()) return &it->second.pod;
   return nullptr;
 }
 

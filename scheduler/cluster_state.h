@@ -71,7 +71,8 @@ class ClusterState {
   // How many unbound pods seen by filter are remembered for the bind that follows.
   static constexpr std::size_t kMaxRememberedPendingPods = 200'000;
 
-  explicit ClusterState(std::unique_ptr<policies::ScorePolicy> score_policy);
+  explicit ClusterState(std::unique_ptr<policies::ScorePolicy> score_policy,
+                        std::size_t max_pending_pods = kMaxRememberedPendingPods);
 
   // Adds or replaces a node; its bound pods are kept.
   void UpsertNode(Node node);
@@ -136,8 +137,17 @@ class ClusterState {
   std::unique_ptr<policies::ScorePolicy> score_policy_;
   StringMap<NodeEntry> nodes_;
   StringMap<Pod> bound_;    // by UID
-  StringMap<Pod> pending_;  // by UID
-  std::deque<std::string> pending_order_;
+  // Unbound pods seen by filter, by UID, each stamped with when it was (last) remembered. The order
+  // queue may hold stale stamps of pods bound, removed or remembered again since; they are skipped
+  // and compacted away, so it stays proportional to pending_.
+  struct PendingPod {
+    Pod pod;
+    std::uint64_t stamp = 0;
+  };
+  StringMap<PendingPod> pending_;
+  std::deque<std::pair<std::uint64_t, std::string>> pending_order_;
+  std::uint64_t pending_stamp_ = 0;
+  std::size_t max_pending_pods_;
   StringMap<std::unordered_set<std::string>> gang_members_;  // gang key -> bound member UIDs
 
   std::uint64_t node_set_generation_ = 0;  // bumped when a node is added or removed

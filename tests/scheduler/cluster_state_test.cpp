@@ -153,3 +153,25 @@ TEST_CASE("property: the packed fast path decides and scores exactly as the gene
     }
   }
 }
+
+TEST_CASE("unbound pods are remembered for their bind up to a cap, least recently filtered first out") {
+  auto state = std::make_unique<ClusterState>(std::move(*policies::MakeScorePolicy("LeastAllocated")), 2);
+  Node node = MakeNode("n", 8, 1'000'000);
+  node.allocatable.Set("pods", 10'000);
+  state->UpsertNode(node);
+  // Many pods filtered and bound: none of them counts against the cap afterwards.
+  for (int i = 0; i < 1000; ++i) {
+    Pod p = MakePod("bound-" + std::to_string(i), 0, 1);
+    state->UpsertPod(p);
+    REQUIRE(state->Bind({"default", p.name, p.uid, "n"}));
+  }
+  for (const char* uid : {"a", "b"}) state->UpsertPod(MakePod(uid, 0, 1));
+  state->UpsertPod(MakePod("a", 0, 1));  // filtered again: now the most recent
+  state->UpsertPod(MakePod("c", 0, 1));  // over the cap: b goes
+  CHECK(state->Counts().pending_pods == 2);
+  CHECK(state->Bind({"default", "a", "a", "n"}));
+  CHECK(state->Bind({"default", "c", "c", "n"}));
+  auto forgotten = state->Bind({"default", "b", "b", "n"});
+  REQUIRE_FALSE(forgotten);
+  CHECK(forgotten.error().find("unknown to platoon") != std::string::npos);
+}
