@@ -1,0 +1,53 @@
+// The engine's actions carried out against the API server: Bindings, Evictions, PodGroup status, Events.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+
+#include "scheduler/engine.h"
+#include "scheduler/kube/client.h"
+
+namespace platoon::kube {
+
+// The object an Event is about.
+struct ObjectReference {
+  std::string api_version;  // "v1", "scheduling.x-k8s.io/v1alpha1"
+  std::string kind;         // "Pod", "PodGroup"
+  std::string namespace_;
+  std::string name;
+  std::string uid;
+};
+
+// --- request bodies (pure) ---
+// core/v1 Binding: metadata.uid is the pod UID precondition, annotations travel onto the pod.
+std::string BindingJson(const engine::Binding& binding);
+// policy/v1 Eviction with a UID precondition (the pod evicted is the one the engine chose).
+std::string EvictionJson(std::string_view namespace_, std::string_view name, std::string_view uid);
+// core/v1 Event (type Normal or Warning), first/last timestamp `time` (RFC 3339).
+std::string EventJson(const ObjectReference& object, std::string_view type, std::string_view reason,
+                      std::string_view message, std::string_view time);
+// Merge patch for a PodGroup's status: phase plus one condition (type, status True, reason, message).
+std::string PodGroupStatusPatch(std::string_view phase, std::string_view condition, std::string_view message,
+                                std::string_view time);
+// The scheduler-plugins PodGroup phase for an engine status condition.
+std::string_view PodGroupPhaseFor(std::string_view condition);
+// "2026-11-22T07:00:00Z" for now.
+std::string NowRfc3339();
+
+// --- calls ---
+// POSTs the Binding. 201: done. 409: done when the pod is already bound to the same node (a repeated
+// bind after a restart), else an error saying where it is bound. Error: a sentence.
+std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Binding& binding);
+
+struct EvictOutcome {
+  enum class Kind { Evicted, Gone, Blocked, Failed };  // Blocked: 429, a PodDisruptionBudget (retry later)
+  Kind kind = Kind::Failed;
+  std::string message;
+};
+EvictOutcome EvictPod(ApiClient& client, std::string_view namespace_, std::string_view name, std::string_view uid);
+
+Response PatchPodGroupStatus(ApiClient& client, std::string_view namespace_, std::string_view name, std::string_view body);
+Response PostEvent(ApiClient& client, const ObjectReference& object, std::string_view body);
+
+}  // namespace platoon::kube
