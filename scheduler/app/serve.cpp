@@ -1,4 +1,5 @@
-// `platoon serve`: the extender service in standalone mode (node cache from a cluster file).
+// `platoon serve`: the extender service, standalone (node cache from a cluster file) or live (the gang
+// engine fed from the API server, which platoon binds and evicts through).
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <pthread.h>
 
 #include "platoon/version.h"
+#include "scheduler/app/live.h"
 #include "scheduler/app/setup.h"
 #include "scheduler/extender/log.h"
 #include "scheduler/extender/server.h"
@@ -35,18 +37,25 @@ constexpr const char* kServeHelp =
     "  --gang-engine          decide filter/prioritize/bind with the gang engine (whole-gang admission,\n"
     "                         co-bind barrier, Kueue quota from the config's kueueFiles); pending gangs\n"
     "                         at GET /debug/pending on the admin port\n"
-    "  --log-level LEVEL      debug, info (default), warn or error\n"
+    "  --kubeconfig FILE      live mode: list and watch Nodes, Pods and PodGroups through this kubeconfig's\n"
+    "                         current context; post Bindings (devices in the platoon.dev/devices\n"
+    "                         annotation), Evictions, PodGroup status and Events; implies --gang-engine;\n"
+    "                         /readyz turns ready after the first full sync; Kueue files are re-read when\n"
+    "                         they change\n"
+    "  --in-cluster           live mode with the pod's service account (KUBERNETES_SERVICE_HOST/PORT)\n"    "  --log-level LEVEL      debug, info (default), warn or error\n"
     "  --help                 show this help\n"
     "\n"
-    "Example:\n"
-    "  platoon serve --config config/examples/platoon.yaml --listen 127.0.0.1:8888\n";
+    "Examples:\n"
+    "  platoon serve --config config/examples/platoon.yaml --listen 127.0.0.1:8888\n"
+    "  platoon serve --config /etc/platoon/platoon.yaml --in-cluster --gang-engine\n";
 
 
 }  // namespace
 
 int RunServe(const std::vector<std::string_view>& args) {
   auto flags = ParseFlags(args, {{"config"}, {"cluster"}, {"listen"}, {"metrics-listen"}, {"tls-cert"}, {"tls-key"},
-                                 {"client-ca"}, {"log-level"}, {"gang-engine", false}, {"help", false}});
+                                 {"client-ca"}, {"log-level"}, {"gang-engine", false}, {"kubeconfig"},
+                                 {"in-cluster", false}, {"help", false}});
   if (!flags) {
     std::fprintf(stderr, "platoon serve: %s\n\n%s", flags.error().c_str(), kServeHelp);
     return 2;
@@ -79,6 +88,30 @@ int RunServe(const std::vector<std::string_view>& args) {
     return 2;
   }
 
+  const bool live = flags->Has("kubeconfig") || flags->Has("in-cluster");
+  if (flags->Has("kubeconfig") && flags->Has("in-cluster")) {
+    std::fprintf(stderr, "platoon serve: --kubeconfig and --in-cluster exclude each other\n");
+    return 2;
+  }
+  if (live && flags->Has("cluster")) {
+    std::fprintf(stderr, "platoon serve: --cluster is for standalone mode; live mode reads the cluster from the API server\n");
+    return 2;
+  }
+  std::unique_ptr<kube::ApiClient> api;
+  if (live) {
+    auto cluster = flags->Has("in-cluster") ? kube::LoadInClusterConfig() : kube::LoadKubeconfig(flags->Get("kubeconfig"));
+    if (!cluster) {
+      std::fprintf(stderr, "platoon serve: %s\n", cluster.error().c_str());
+      return 1;
+    }
+    auto client = kube::ApiClient::Create(std::move(*cluster));
+    if (!client) {
+      std::fprintf(stderr, "platoon serve: %s\n", client.error().c_str());
+      return 1;
+    }
+    api = std::move(*client);
+  }
+
   auto loaded_cfg = ConfigFromFlags(*flags);
   if (!loaded_cfg) {
     std::fprintf(stderr, "platoon serve: %s\n", loaded_cfg.error().c_str());
@@ -96,7 +129,9 @@ int RunServe(const std::vector<std::string_view>& args) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   };
   std::optional<config::ClusterSnapshot> snapshot;
-  if (!cfg.cluster_file.empty()) {
+  if (live) {
+    // The cluster comes from the API server.
+  } else if (!cfg.cluster_file.empty()) {
     auto loaded = config::LoadClusterFile(cfg.cluster_file);
     if (!loaded) {
       std::fprintf(stderr, "platoon serve: invalid cluster file: %s\n", loaded.error().c_str());
@@ -108,7 +143,7 @@ int RunServe(const std::vector<std::string_view>& args) {
               {{"hint", "pass --cluster FILE or set cluster: in the config"}});
   }
   std::unique_ptr<engine::Engine> gang_engine;
-  if (flags->Has("gang-engine")) {
+  if (flags->Has("gang-engine") || live) {
     auto made = MakeEngine(cfg, snapshot ? &*snapshot : nullptr, clock());
     if (!made) {
       std::fprintf(stderr, "platoon serve: %s\n", made.error().c_str());
@@ -133,19 +168,33 @@ int RunServe(const std::vector<std::string_view>& args) {
 
   extender::ExtenderService service(cfg.extender, std::move(state));
   if (gang_engine) service.AttachEngine(std::move(gang_engine), clock);
+  std::unique_ptr<LiveCluster> live_cluster;
+  if (live) {
+    service.SetAccepting(false);
+    service.SetBinder([&api](const engine::Binding& binding) { return kube::PostBinding(*api, binding); });
+    live_cluster = std::make_unique<LiveCluster>(*api, service, cfg, clock);
+  }
   extender::ExtenderServer server(service, tls);
   auto started = server.Start(listen->first, listen->second, admin_listen->first, admin_listen->second);
   if (!started) {
     std::fprintf(stderr, "platoon serve: %s\n", started.error().c_str());
     return 1;
   }
-  server.SetReady(true);
+  if (live_cluster) {
+    live_cluster->Start([&service, &server] {
+      service.SetAccepting(true);
+      server.SetReady(true);
+    });
+  } else {
+    server.SetReady(true);
+  }
   const auto& e = cfg.extender;
   log::Info("platoon serving",
             {{"version", kVersion},
              {"extender", std::string(tls.enabled() ? "https://" : "http://") + listen->first + ":" + std::to_string(server.port()) + e.url_prefix},
              {"verbs", e.filter_verb + "," + e.prioritize_verb + "," + e.bind_verb + "," + e.preempt_verb},
              {"admin", "http://" + admin_listen->first + ":" + std::to_string(server.admin_port())},
+             {"source", api ? api->config().origin : cfg.cluster_file.empty() ? "none" : cfg.cluster_file},
              {"nodes", std::to_string(nodes)},
              {"pods", std::to_string(pods)},
              {"scoring", cfg.scoring.policy},
@@ -153,6 +202,7 @@ int RunServe(const std::vector<std::string_view>& args) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log::Info("shutting down", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+  if (live_cluster) live_cluster->Stop();
   server.Stop();
   return 0;
 }

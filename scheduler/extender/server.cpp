@@ -188,7 +188,12 @@ Reply ExtenderService::DebugPending() {
   return {200, std::move(out)};
 }
 
+namespace {
+const Reply kSyncing{503, EncodeError("platoon is still syncing with the API server; retry shortly")};
+}  // namespace
+
 Reply ExtenderService::Filter(std::string_view body) {
+  if (!accepting_) return kSyncing;
   auto args = t_decoder.DecodeFilterArgs(body);
   if (!args) return Refuse("filter", WireErrorKindName(args.error().kind), args.error().message);
   if (engine_) {
@@ -228,6 +233,7 @@ Reply ExtenderService::Filter(std::string_view body) {
 }
 
 Reply ExtenderService::Prioritize(std::string_view body) {
+  if (!accepting_) return kSyncing;
   auto args = t_decoder.DecodeFilterArgs(body);
   if (!args) return Refuse("prioritize", WireErrorKindName(args.error().kind), args.error().message);
   std::vector<int> scores;
@@ -241,6 +247,7 @@ Reply ExtenderService::Prioritize(std::string_view body) {
 }
 
 Reply ExtenderService::Bind(std::string_view body) {
+  if (!accepting_) return kSyncing;
   auto req = t_decoder.DecodeBindingArgs(body);
   if (!req) return Refuse("bind", WireErrorKindName(req.error().kind), req.error().message);
   std::expected<void, std::string> result;
@@ -260,6 +267,12 @@ Reply ExtenderService::Bind(std::string_view body) {
     }
     if (out.kind == engine::BindOutcome::Kind::BindNow) {
       bind_cv_.notify_all();
+      if (binder_) {
+        lock.unlock();
+        auto own = std::ranges::find(out.bindings, req->pod_uid, &engine::Binding::pod_uid);
+        if (own == out.bindings.end()) result = std::unexpected(std::string("the engine released no binding for this pod"));
+        else result = binder_(*own);
+      }
     } else {
       result = std::unexpected(out.message);
     }

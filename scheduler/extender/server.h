@@ -62,6 +62,14 @@ class ExtenderService {
   // thread) until its whole gang reached bind, the barrier times out, or the plan breaks.
   void AttachEngine(std::unique_ptr<engine::Engine> engine, std::function<double()> clock);
   bool has_engine() const { return engine_ != nullptr; }
+  // Live mode: posts a released pod's Binding to the API server (kube-scheduler's bindVerb makes
+  // platoon the binder). Called by the bind call of that pod, outside the lock, once its gang's
+  // barrier released; its error fails that bind. Unset (standalone): binds succeed without posting.
+  using Binder = std::function<std::expected<void, std::string>(const engine::Binding&)>;
+  void SetBinder(Binder binder) { binder_ = std::move(binder); }
+  // While false, filter, prioritize and bind answer HTTP 503 (live mode before the first full sync,
+  // so no decision is made on a partial view of the cluster). Default true.
+  void SetAccepting(bool accepting) { accepting_ = accepting; }
   // GET /debug/pending: the engine's pending gangs per ClusterQueue as JSON; 404 without an engine.
   Reply DebugPending();
   // Runs f with exclusive access to the engine (loaders feed it nodes, pods, PodGroups, quota).
@@ -89,6 +97,8 @@ class ExtenderService {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<engine::Engine> engine_;
   std::function<double()> clock_;
+  Binder binder_;
+  std::atomic<bool> accepting_{true};
   std::condition_variable bind_cv_;  // woken when a gang's barrier releases
   std::map<std::pair<std::string, std::string>, prometheus::Gauge*> pending_seen_;  // (queue, status)
 };

@@ -106,6 +106,12 @@ EvictOutcome EvictPod(ApiClient& client, std::string_view namespace_, std::strin
   return {EvictOutcome::Kind::Failed, r.Describe()};
 }
 
+Response AnnotatePod(ApiClient& client, std::string_view namespace_, std::string_view name, std::string_view key,
+                     std::string_view value) {
+  nlohmann::json patch = {{"metadata", {{"annotations", {{key, value}}}}}};
+  return client.Patch(PodPath(namespace_, name), patch.dump(), "application/merge-patch+json");
+}
+
 Response PatchPodGroupStatus(ApiClient& client, std::string_view namespace_, std::string_view name, std::string_view body) {
   return client.Patch("/apis/scheduling.x-k8s.io/v1alpha1/namespaces/" + std::string(namespace_) + "/podgroups/" +
                           std::string(name) + "/status",

@@ -47,6 +47,12 @@ struct EvictOutcome {
 };
 EvictOutcome EvictPod(ApiClient& client, std::string_view namespace_, std::string_view name, std::string_view uid);
 
+// Sets one annotation on a pod (merge patch). platoon uses it to requeue a gang's pending members in
+// kube-scheduler once the gang is admitted (an update of an unschedulable pod moves it to the queue).
+Response AnnotatePod(ApiClient& client, std::string_view namespace_, std::string_view name, std::string_view key,
+                     std::string_view value);
+inline constexpr std::string_view kAdmittedAnnotation = "platoon.dev/admitted";
+
 Response PatchPodGroupStatus(ApiClient& client, std::string_view namespace_, std::string_view name, std::string_view body);
 Response PostEvent(ApiClient& client, const ObjectReference& object, std::string_view body);
 

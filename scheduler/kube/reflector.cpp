@@ -32,9 +32,13 @@ Reflector::~Reflector() { Stop(); }
 
 void Reflector::Start() { thread_ = std::thread([this] { Run(); }); }
 
-void Reflector::Stop() {
+void Reflector::RequestStop() {
   stop_ = true;
   cv_.notify_all();
+}
+
+void Reflector::Stop() {
+  RequestStop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -71,6 +75,7 @@ bool Reflector::List() {
   do {
     Response r = client_.Get(Query(false, continue_token));
     if (!r.ok()) {
+      if (stop_) return false;
       log::Warn("list failed", {{"kind", kind_.name}, {"error", r.Describe()}});
       return false;
     }
@@ -140,7 +145,7 @@ Reflector::WatchEnd Reflector::Watch() {
     return end == WatchEnd::Closed && !stop_;
   });
   if (end != WatchEnd::Closed) {
-    log::Info("watch ended", {{"kind", kind_.name}, {"reason", failure}});
+    if (!stop_) log::Info("watch ended", {{"kind", kind_.name}, {"reason", failure}});
     return end;
   }
   if (r.status == 410) return WatchEnd::Gone;

@@ -45,7 +45,9 @@ class Reflector {
   Reflector& operator=(const Reflector&) = delete;
 
   void Start();
-  // Stops the thread (the client must be shut down first if a watch may be open).
+  // Asks the thread to stop (quietly: errors from then on are not logged); Stop() also joins it, and
+  // needs the client shut down first if a watch may be open.
+  void RequestStop();
   void Stop();
   // True once the first full list has been handed to the handler.
   bool synced() const { return synced_; }
