@@ -97,6 +97,7 @@ done <<'EOF'
 list - nodes - - -
 watch - pods - - -
 create - pods binding smoke p
+patch - pods - smoke p
 create - pods eviction smoke p
 create - events - smoke -
 create events.k8s.io events - smoke -
