@@ -86,3 +86,38 @@ release_gate e-3
 live_wait_all_bound team 90 "${pods_e[@]}" >/dev/null || fail "gang-e did not finish binding after kube-scheduler's restart ($(live_count_bound team "${pods_e[@]}") of 4)"
 live_check_devices team "${pods_d[@]}" "${pods_e[@]}"
 pass "kube-scheduler restarted: gang-e fully bound $(($(date +%s) - start))s later, no GPU twice"
+
+# --- a gang half bound when platoon died -----------------------------------------------------------
+# platoon died; two of a 4 x 2-GPU gang are bound to node spare-1 with GPUs 4-7 (as if platoon
+# had posted those Bindings just before dying). Restarted, platoon must count GPUs 4-7 of spare-1 as
+# taken, from the annotations (choosing afresh would pick GPUs 0-3 for them), and complete the gang
+# there with GPUs 0-3.
+live_crash_platoon
+cp_create_node spare-1 64 512Gi 8 nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3
+live_podgroup team gang-f 4
+for i in 0 1 2 3; do
+  kubectl create -n team -f - >/dev/null <<JSON
+{"apiVersion": "v1", "kind": "Pod",
+ "metadata": {"name": "f-$i", "labels": {"scheduling.x-k8s.io/pod-group": "gang-f"}},
+ "spec": {"schedulerName": "platoon", "restartPolicy": "Never", "nodeSelector": {"kubernetes.io/hostname": "spare-1"},
+          "containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10",
+                          "resources": {"requests": {"cpu": "1", "nvidia.com/gpu": "2"},
+                                        "limits": {"cpu": "1", "nvidia.com/gpu": "2"}}}]}}
+JSON
+done
+for pair in f-0:4,5 f-1:6,7; do
+  cp_curl "/api/v1/namespaces/team/pods/${pair%%:*}/binding" -X POST -H 'Content-Type: application/json' -o /dev/null \
+    -w '%{http_code}' -d "{\"apiVersion\": \"v1\", \"kind\": \"Binding\",
+      \"metadata\": {\"name\": \"${pair%%:*}\", \"annotations\": {\"platoon.dev/devices\": \"gpus=${pair#*:}\"}},
+      \"target\": {\"apiVersion\": \"v1\", \"kind\": \"Node\", \"name\": \"spare-1\"}}" | grep -q 201 \
+    || fail "could not bind ${pair%%:*} by hand"
+done
+start=$(date +%s)
+live_start_platoon
+live_wait_all_bound team 60 f-0 f-1 f-2 f-3 >/dev/null || fail "the half-bound gang-f was not completed after the restart"
+for pod in f-2 f-3; do
+  ann="$(kubectl get pod "$pod" -n team -o jsonpath='{.spec.nodeName} {.metadata.annotations.platoon\.dev/devices}')"
+  [[ "$ann" == "spare-1 gpus=0,1"* || "$ann" == "spare-1 gpus=2,3"* ]] || fail "$pod got '$ann', not GPUs 0-3 of spare-1"
+done
+live_check_devices team f-0 f-1 f-2 f-3
+pass "a gang half bound before platoon's restart is completed on the free GPUs 0-3 of spare-1 ($(($(date +%s) - start))s)"
