@@ -337,7 +337,7 @@ void LiveCluster::Evict(PendingEviction& e) {
       break;
   }
   ++e.attempts;
-  e.next_try = std::chrono::steady_clock::now() + options_.eviction_retry * std::min(e.attempts, 6);
+  e.next_try = std::chrono::steady_clock::now() + options_.eviction_retry * std::min(e.attempts, 3);
 }
 
 void LiveCluster::RetryEvictions() {

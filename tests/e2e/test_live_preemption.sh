@@ -6,7 +6,8 @@
 # No kubelet runs here: an evicted pod that is bound gets a deletionTimestamp and waits for its
 # kubelet (graceful deletion); the test then force-deletes it as the kubelet would once the
 # container stopped (live_kubelet_deletes). Unbound pods, or pods in a terminal phase, the API
-# server deletes at once.
+# server deletes at once. First a PodDisruptionBudget over low's pods makes the evictions fail with
+# 429: platoon retries them (and touches nothing else) until the budget is deleted.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/control-plane.sh"
@@ -32,10 +33,33 @@ mid_before="$(kubectl get pods -n jobs mid-0 mid-1 -o jsonpath='{range .items[*]
 live_check_devices jobs low-0 low-1 mid-0 mid-1
 pass "gangs low ($low_nodes) and mid fill all 32 GPUs"
 
+# A PodDisruptionBudget covers low's pods. No disruption controller runs here, so its status never
+# allows a disruption: every eviction is refused with 429 until the budget is deleted.
+# The API server lets evictions of Pending pods ignore budgets, so low's pods are marked Running, as
+# their kubelet would.
+kubectl label pod -n jobs low-0 low-1 gang=low >/dev/null
+cp_finish_pod jobs low-0 Running
+cp_finish_pod jobs low-1 Running
+kubectl create -n jobs -f - >/dev/null <<EOF
+{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "low"},
+ "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"gang": "low"}}}}
+EOF
 start=$(date +%s)
 live_podgroup jobs high 2
 live_pod jobs high-0 high 8 high
 live_pod jobs high-1 high 8 high
+deadline=$(( $(date +%s) + 30 ))
+until grep -q "eviction blocked by a PodDisruptionBudget; retrying" "$CP_DIR/logs/platoon.log"; do
+  (( $(date +%s) < deadline )) || fail "platoon never reported an eviction blocked by the PodDisruptionBudget"
+  sleep 0.5
+done
+sleep 6  # at least one retry, still refused
+[[ "$(grep -c "eviction blocked by a PodDisruptionBudget" "$CP_DIR/logs/platoon.log")" -ge 3 ]] || fail "blocked evictions are not retried"
+[[ -z "$(kubectl get pods -n jobs low-0 low-1 -o jsonpath='{.items[*].metadata.deletionTimestamp}')" ]] \
+  || fail "a pod protected by the PodDisruptionBudget is being deleted"
+[[ "$(live_count_bound jobs high-0 high-1)" == 0 ]] || fail "the high gang bound while its victims still ran"
+pass "evictions refused by the PodDisruptionBudget (429) are retried; nothing else is touched meanwhile"
+kubectl delete pdb -n jobs low >/dev/null
 # Play the kubelet for evicted pods until the high gang is bound.
 deadline=$(( $(date +%s) + 60 ))
 until [[ "$(live_count_bound jobs high-0 high-1)" == 2 ]]; do
