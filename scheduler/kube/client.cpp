@@ -42,10 +42,22 @@ KeyPtr ReadKey(const std::string& pem) {
   return key;
 }
 
+// The transport error as a person can act on it.
+std::string ErrorText(httplib::Error error) {
+  switch (error) {
+    case httplib::Error::SSLServerVerification:
+      return "TLS: the API server's certificate is not signed by the configured certificate authority "
+             "(certificate-authority / ca.crt), or does not name the server's address";
+    case httplib::Error::SSLConnection: return "TLS handshake failed (" + httplib::to_string(error) + ")";
+    case httplib::Error::Connection: return "cannot connect to the API server";
+    default: return httplib::to_string(error);
+  }
+}
+
 Response FromResult(const httplib::Result& result) {
   Response out;
   if (!result) {
-    out.error = httplib::to_string(result.error());
+    out.error = ErrorText(result.error());
     return out;
   }
   out.status = result->status;
@@ -219,7 +231,7 @@ Response ApiClient::Stream(const std::string& path, std::chrono::seconds read_ti
   out.status = status;
   out.body = std::move(error_body);
   // A receiver that stopped the stream reports Error::Canceled; that is not a failure.
-  if (!result && result.error() != httplib::Error::Canceled) out.error = httplib::to_string(result.error());
+  if (!result && result.error() != httplib::Error::Canceled) out.error = ErrorText(result.error());
   return out;
 }
 
