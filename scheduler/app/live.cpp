@@ -85,6 +85,9 @@ void LiveCluster::Sync(std::function<void()> on_synced) {
   const auto t0 = std::chrono::steady_clock::now();
   if (!start({"nodes", "/api/v1/nodes", ""}, [this](const kube::Change& c, const simdjson::dom::element* o) { OnNode(c, o); }))
     return;
+  if (!start({"namespaces", "/api/v1/namespaces", ""},
+             [this](const kube::Change& c, const simdjson::dom::element* o) { OnNamespace(c, o); }))
+    return;
   const bool pod_groups = PodGroupCrdServed();
   if (stop_) return;
   if (pod_groups) {
@@ -124,6 +127,21 @@ void LiveCluster::OnNode(const kube::Change& change, const simdjson::dom::elemen
   }
   service_.WithEngine([&](engine::Engine& e) { e.UpsertNode(*node, now); });
   service_.WithState([&](ClusterState& s) { s.UpsertNode(std::move(*node)); });
+}
+
+void LiveCluster::OnNamespace(const kube::Change& change, const simdjson::dom::element* object) {
+  std::map<std::string, std::string> labels;
+  if (object) {
+    simdjson::dom::object map;
+    if ((*object)["metadata"]["labels"].get(map) == simdjson::SUCCESS) {
+      for (auto field : map) {
+        std::string_view value;
+        if (field.value.get(value) == simdjson::SUCCESS) labels.emplace(std::string(field.key), std::string(value));
+      }
+    }
+  }
+  const double now = clock_();
+  service_.WithEngine([&](engine::Engine& e) { e.SetNamespaceLabels(change.meta.name, std::move(labels), now); });
 }
 
 void LiveCluster::OnPodGroup(const kube::Change& change, const simdjson::dom::element* object) {

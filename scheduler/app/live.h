@@ -36,8 +36,8 @@ class LiveCluster {
               std::function<double()> clock, LiveOptions options = {});
   ~LiveCluster();
 
-  // Starts syncing (Nodes, then PodGroups when the CRD is served, then Pods, each fully listed
-  // before the next so bound pods find their nodes) and the ticker. `on_synced` runs once, on the
+  // Starts syncing (Nodes, Namespaces (labels, for ClusterQueue namespaceSelectors), PodGroups when
+  // the CRD is served, then Pods, each fully listed before the next so bound pods find their nodes) and the ticker. `on_synced` runs once, on the
   // sync thread, after the first full list of every kind.
   void Start(std::function<void()> on_synced);
   // Stops every thread, shutting the client down so open watches end.
@@ -63,6 +63,7 @@ class LiveCluster {
   void Sync(std::function<void()> on_synced);
   void Tick();
   void OnNode(const kube::Change& change, const simdjson::dom::element* object);
+  void OnNamespace(const kube::Change& change, const simdjson::dom::element* object);
   void OnPodGroup(const kube::Change& change, const simdjson::dom::element* object);
   void OnPod(const kube::Change& change, const simdjson::dom::element* object);
   void PollQuota(bool initial);

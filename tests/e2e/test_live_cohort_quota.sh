@@ -34,7 +34,7 @@ kind: ClusterQueue
 metadata: {name: $team}
 spec:
   cohort: research
-  namespaceSelector: {}
+  namespaceSelector: {matchLabels: {e2e.platoon.dev/team: $team}}
   preemption:
     reclaimWithinCohort: Any
     withinClusterQueue: LowerPriority
@@ -70,6 +70,9 @@ live_write_config "$CP_DIR/quota.yaml"
 live_nodes 4
 kubectl create namespace team-a >/dev/null
 kubectl create namespace team-b >/dev/null
+# Each ClusterQueue admits only its team's namespaces (by label), so platoon must know namespace labels.
+kubectl label namespace team-a e2e.platoon.dev/team=team-a >/dev/null
+kubectl label namespace team-b e2e.platoon.dev/team=team-b >/dev/null
 live_start_platoon
 live_start_scheduler
 

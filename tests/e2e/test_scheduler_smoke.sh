@@ -96,6 +96,7 @@ while read -r -a check; do
 done <<'EOF'
 list - nodes - - -
 watch - pods - - -
+watch - namespaces - - -
 create - pods binding smoke p
 patch - pods - smoke p
 create - pods eviction smoke p
