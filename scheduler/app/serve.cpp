@@ -2,10 +2,12 @@
 // engine fed from the API server, which platoon binds and evicts through).
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <pthread.h>
+#include <thread>
 
 #include "platoon/version.h"
 #include "scheduler/app/live.h"
@@ -203,8 +205,18 @@ int RunServe(const std::vector<std::string_view>& args) {
   sigwait(&stop_signals, &signal_number);
   log::Info("shutting down", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
   if (live_cluster) live_cluster->Stop();
-  server.Stop();
-  return 0;
+  // cpp-httplib's stop() waits for idle keep-alive connections (kube-scheduler keeps them open) to
+  // time out. Nothing is left to flush, so exit after a short grace period instead of waiting.
+  std::thread stopper([&server] {
+    server.Stop();
+    std::fflush(nullptr);
+    std::_Exit(0);
+  });
+  stopper.detach();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  log::Info("idle keep-alive connections still open after 2 s; exiting");
+  std::fflush(nullptr);
+  std::_Exit(0);
 }
 
 }  // namespace platoon::app

@@ -61,3 +61,10 @@ pending="$(curl -sf "http://127.0.0.1:$LIVE_METRICS/debug/pending")"
 [[ "$pending" == *'"gang":"team/short"'* ]] || fail "team/short is not in platoon's pending view: $pending"
 pass "a gang one GPU short binds none; kube-scheduler reports: ${msg:0:240}"
 live_check_devices team filler
+
+# SIGTERM ends platoon promptly even with kube-scheduler's keep-alive connections open.
+t0=$(date +%s)
+cp_stop_process platoon
+(( $(date +%s) - t0 <= 5 )) || fail "platoon took $(( $(date +%s) - t0 ))s to stop on SIGTERM"
+grep -q 'msg="shutting down" signal=SIGTERM' "$CP_DIR/logs/platoon.log" || fail "platoon did not log its shutdown"
+pass "platoon stops within $(( $(date +%s) - t0 ))s of SIGTERM"
