@@ -238,7 +238,43 @@ void LiveCluster::PollQuota(bool initial) {
   log::Info("Kueue quota reloaded", {{"files", std::to_string(cfg_.kueue_files.size())}});
 }
 
+bool HeldBy(std::string_view holder_identity, std::string_view identity_prefix) {
+  return !identity_prefix.empty() && holder_identity.starts_with(identity_prefix);
+}
+
+bool LiveCluster::Leading() {
+  if (options_.leader_lease.empty()) return true;
+  const auto slash = options_.leader_lease.find('/');
+  const std::string path = "/apis/coordination.k8s.io/v1/namespaces/" + options_.leader_lease.substr(0, slash) +
+                           "/leases/" + options_.leader_lease.substr(slash + 1);
+  kube::Response r = client_.Get(path);
+  std::string holder;
+  if (r.ok()) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element lease;
+    std::string_view id;
+    if (parser.parse(r.body).get(lease) == simdjson::SUCCESS && lease["spec"]["holderIdentity"].get(id) == simdjson::SUCCESS)
+      holder = std::string(id);
+    else
+      log::Warn("lease not understood", {{"lease", options_.leader_lease}, {"body", r.body.substr(0, 300)}});
+  } else if (r.status != 404) {
+    // Unknown: keep the last answer rather than flap on a failed read.
+    log::Warn("cannot read the scheduler lease", {{"lease", options_.leader_lease}, {"error", r.Describe()}});
+    return leading_ == 1;
+  }
+  const int leading = HeldBy(holder, options_.identity_prefix) ? 1 : 0;
+  if (leading != leading_) {
+    if (leading) log::Info("acting: this pod's kube-scheduler holds the lease", {{"lease", options_.leader_lease}, {"holder", holder}});
+    else log::Info("standing by: the lease is held elsewhere", {{"lease", options_.leader_lease}, {"holder", holder.empty() ? "nobody" : holder}});
+    leading_ = leading;
+  }
+  return leading;
+}
+
 void LiveCluster::Tick() {
+  // A standby engine mirrors the cluster but makes no decisions: no time advances, so no admission,
+  // preemption or timeout happens there, and it has no actions to carry out.
+  if (!Leading()) return;
   const double now = clock_();
   engine::Actions actions = service_.WithEngine([&](engine::Engine& e) {
     e.AdvanceTime(now);

@@ -27,7 +27,15 @@ struct LiveOptions {
   std::chrono::milliseconds tick{1000};          // AdvanceTime and action draining
   std::chrono::milliseconds quota_poll{3000};    // mtime check of the Kueue files
   std::chrono::milliseconds eviction_retry{5000};  // after a 429 (PodDisruptionBudget) or an error
+  // The kube-scheduler lease of this pod's scheduler ("namespace/name"; empty: always act). Only the
+  // platoon beside the lease holder (holderIdentity "<this hostname>_...", as kube-scheduler writes
+  // it) advances time and acts: a standby replica, or the old pod in a rollout, stays passive.
+  std::string leader_lease;
+  std::string identity_prefix;  // "<hostname>_"
 };
+
+// Whether a Lease's holderIdentity is a kube-scheduler in this pod ("<hostname>_<uuid>").
+bool HeldBy(std::string_view holder_identity, std::string_view identity_prefix);
 
 class LiveCluster {
  public:
@@ -62,6 +70,7 @@ class LiveCluster {
 
   void Sync(std::function<void()> on_synced);
   void Tick();
+  bool Leading();
   void OnNode(const kube::Change& change, const simdjson::dom::element* object);
   void OnNamespace(const kube::Change& change, const simdjson::dom::element* object);
   void OnPodGroup(const kube::Change& change, const simdjson::dom::element* object);
@@ -85,6 +94,7 @@ class LiveCluster {
   std::map<std::string, std::string, std::less<>> pod_groups_;       // ns/name -> uid
   std::vector<PendingEviction> evictions_;
   std::uint64_t nudges_ = 0;
+  int leading_ = -1;  // last answer of Leading(): -1 unknown, 0 standing by, 1 acting
 
   std::map<std::string, std::filesystem::file_time_type> quota_mtimes_;
   std::mutex reflectors_mutex_;

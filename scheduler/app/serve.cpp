@@ -8,6 +8,7 @@
 #include <optional>
 #include <pthread.h>
 #include <thread>
+#include <unistd.h>
 
 #include "platoon/version.h"
 #include "scheduler/app/live.h"
@@ -44,7 +45,10 @@ constexpr const char* kServeHelp =
     "                         annotation), Evictions, PodGroup status and Events; implies --gang-engine;\n"
     "                         /readyz turns ready after the first full sync; Kueue files are re-read when\n"
     "                         they change\n"
-    "  --in-cluster           live mode with the pod's service account (KUBERNETES_SERVICE_HOST/PORT)\n"    "  --log-level LEVEL      debug, info (default), warn or error\n"
+    "  --in-cluster           live mode with the pod's service account (KUBERNETES_SERVICE_HOST/PORT)\n"
+    "  --leader-lease NS/NAME live mode: act (advance time, admit, preempt, evict) only while the Lease\n"
+    "                         NS/NAME (kube-scheduler's leaderElection lease) is held by a kube-scheduler\n"
+    "                         of this pod (holderIdentity <hostname>_...); otherwise stand by\n"    "  --log-level LEVEL      debug, info (default), warn or error\n"
     "  --help                 show this help\n"
     "\n"
     "Examples:\n"
@@ -57,7 +61,7 @@ constexpr const char* kServeHelp =
 int RunServe(const std::vector<std::string_view>& args) {
   auto flags = ParseFlags(args, {{"config"}, {"cluster"}, {"listen"}, {"metrics-listen"}, {"tls-cert"}, {"tls-key"},
                                  {"client-ca"}, {"log-level"}, {"gang-engine", false}, {"kubeconfig"},
-                                 {"in-cluster", false}, {"help", false}});
+                                 {"in-cluster", false}, {"leader-lease"}, {"help", false}});
   if (!flags) {
     std::fprintf(stderr, "platoon serve: %s\n\n%s", flags.error().c_str(), kServeHelp);
     return 2;
@@ -93,6 +97,10 @@ int RunServe(const std::vector<std::string_view>& args) {
   const bool live = flags->Has("kubeconfig") || flags->Has("in-cluster");
   if (flags->Has("kubeconfig") && flags->Has("in-cluster")) {
     std::fprintf(stderr, "platoon serve: --kubeconfig and --in-cluster exclude each other\n");
+    return 2;
+  }
+  if (!live && flags->Has("leader-lease")) {
+    std::fprintf(stderr, "platoon serve: --leader-lease is for live mode (--kubeconfig or --in-cluster)\n");
     return 2;
   }
   if (live && flags->Has("cluster")) {
@@ -174,7 +182,19 @@ int RunServe(const std::vector<std::string_view>& args) {
   if (live) {
     service.SetAccepting(false);
     service.SetBinder([&api](const engine::Binding& binding) { return kube::PostBinding(*api, binding); });
-    live_cluster = std::make_unique<LiveCluster>(*api, service, cfg, clock);
+    LiveOptions options;
+    options.leader_lease = flags->Get("leader-lease");
+    if (!options.leader_lease.empty()) {
+      auto slash = options.leader_lease.find('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == options.leader_lease.size()) {
+        std::fprintf(stderr, "platoon serve: --leader-lease wants NAMESPACE/NAME, got \"%s\"\n", options.leader_lease.c_str());
+        return 2;
+      }
+      char host[256] = {};
+      ::gethostname(host, sizeof host - 1);
+      options.identity_prefix = std::string(host) + "_";
+    }
+    live_cluster = std::make_unique<LiveCluster>(*api, service, cfg, clock, options);
   }
   extender::ExtenderServer server(service, tls);
   auto started = server.Start(listen->first, listen->second, admin_listen->first, admin_listen->second);

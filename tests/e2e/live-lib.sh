@@ -30,6 +30,7 @@ live_write_config() {
 live_start_platoon() {
   cp_start_process platoon "http://127.0.0.1:$LIVE_METRICS/readyz" "$LIVE_PLATOON" serve \
     --config "$CP_DIR/platoon.yaml" --kubeconfig "$CP_DIR/platoon-sa.kubeconfig" --gang-engine \
+    --leader-lease platoon-system/platoon-scheduler \
     --listen "127.0.0.1:$LIVE_PORT" --metrics-listen "127.0.0.1:$LIVE_METRICS"
 }
 live_crash_platoon() { cp_crash_process platoon; }

@@ -21,6 +21,16 @@ for pc in low:10 mid:20 high:1000; do
 done
 live_start_platoon
 live_start_scheduler
+# A standby platoon (as in a second replica, or the old pod of a rollout) whose kube-scheduler does
+# not hold the lease: it mirrors the cluster but must never act (no preemption, no eviction).
+kubectl create -f - >/dev/null <<EOF
+{"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "platoon-scheduler", "namespace": "default"},
+ "spec": {"holderIdentity": "another-pod_6a1f0e2c", "leaseDurationSeconds": 3600}}
+EOF
+standby_admin="$(cp_free_port)"
+cp_start_process standby "http://127.0.0.1:$standby_admin/readyz" "$LIVE_PLATOON" serve \
+  --config "$CP_DIR/platoon.yaml" --kubeconfig "$CP_DIR/admin.kubeconfig" --gang-engine \
+  --leader-lease default/platoon-scheduler --listen 127.0.0.1:0 --metrics-listen "127.0.0.1:$standby_admin"
 
 for gang in low mid; do
   live_podgroup jobs "$gang" 2
@@ -83,3 +93,8 @@ events="$(kubectl get events -n jobs --field-selector reason=Preempted -o jsonpa
 [[ "$events" != *mid* ]] || fail "a Preempted event names gang mid: $events"
 grep -q 'evicted pod.*pod=jobs/low-0' "$CP_DIR/logs/platoon.log" || fail "platoon did not log the eviction of jobs/low-0"
 pass "Preempted events on low's pods: $events"
+grep -q "acting: this pod's kube-scheduler holds the lease" "$CP_DIR/logs/platoon.log" || fail "platoon did not see its kube-scheduler's lease"
+grep -q "standing by: the lease is held elsewhere.*holder=another-pod_6a1f0e2c" "$CP_DIR/logs/standby.log" || fail "the standby did not stand by"
+! grep -E "evicting gang|gang status" "$CP_DIR/logs/standby.log" >&2 || fail "the standby platoon acted (lines above)"
+grep -q "synced with the API server" "$CP_DIR/logs/standby.log" || fail "the standby did not sync"
+pass "a standby platoon whose kube-scheduler does not hold the lease mirrors the cluster and never acts"
