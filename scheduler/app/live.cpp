@@ -70,7 +70,9 @@ bool LiveCluster::PodGroupCrdServed() {
 
 void LiveCluster::Sync(std::function<void()> on_synced) {
   auto start = [this](kube::ResourceKind kind, kube::ChangeHandler handler) -> bool {
-    auto r = std::make_unique<kube::Reflector>(client_, std::move(kind), std::move(handler));
+    kube::ReflectorOptions options;
+    options.observe = [this, name = kind.name](std::string_view outcome) { service_.CountWatch(name, outcome); };
+    auto r = std::make_unique<kube::Reflector>(client_, std::move(kind), std::move(handler), options);
     kube::Reflector& ref = *r;
     {
       std::lock_guard lock(reflectors_mutex_);
@@ -305,10 +307,12 @@ void LiveCluster::Report(const std::string& gang, const std::string& condition, 
     object = {std::string(kPodGroupApi), "PodGroup", gang.substr(0, slash), gang.substr(slash + 1), pod_group_uid};
     auto r = kube::PatchPodGroupStatus(client_, object.namespace_, object.name,
                                        kube::PodGroupStatusPatch(kube::PodGroupPhaseFor(condition), condition, message, time));
+    service_.CountApiCall("podgroup_status", r.status);
     if (!r.ok()) log::Warn("PodGroup status not updated", {{"podgroup", gang}, {"error", r.Describe()}});
   }
   if (object.name.empty()) return;
   auto r = kube::PostEvent(client_, object, kube::EventJson(object, warning ? "Warning" : "Normal", condition, message, time));
+  service_.CountApiCall("event", r.status);
   if (!r.ok()) log::Warn("event not posted", {{"object", object.namespace_ + "/" + object.name}, {"error", r.Describe()}});
 }
 
@@ -327,6 +331,7 @@ void LiveCluster::Nudge(const std::string& gang) {
   }
   for (const auto& pod : pending) {
     auto r = kube::AnnotatePod(client_, pod.namespace_, pod.name, kube::kAdmittedAnnotation, value);
+    service_.CountApiCall("requeue_annotation", r.status);
     if (!r.ok() && r.status != 404)
       log::Warn("could not requeue an admitted gang's pod", {{"pod", pod.namespace_ + "/" + pod.name}, {"error", r.Describe()}});
   }
@@ -372,12 +377,14 @@ void LiveCluster::Evict(PendingEviction& e) {
     pod = it->second;
   }
   auto outcome = kube::EvictPod(client_, pod.namespace_, pod.name, e.uid);
+  service_.CountApiCall("eviction", outcome.status);
   const std::string key = pod.namespace_ + "/" + pod.name;
   switch (outcome.kind) {
     case kube::EvictOutcome::Kind::Evicted: {
       log::Info("evicted pod", {{"pod", key}, {"reason", e.reason}});
       kube::ObjectReference object{"v1", "Pod", pod.namespace_, pod.name, e.uid};
       auto r = kube::PostEvent(client_, object, kube::EventJson(object, "Warning", "Preempted", e.reason, kube::NowRfc3339()));
+      service_.CountApiCall("event", r.status);
       if (!r.ok()) log::Warn("event not posted", {{"pod", key}, {"error", r.Describe()}});
       e.attempts = 0;
       return;

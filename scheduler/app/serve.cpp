@@ -181,7 +181,12 @@ int RunServe(const std::vector<std::string_view>& args) {
   std::unique_ptr<LiveCluster> live_cluster;
   if (live) {
     service.SetAccepting(false);
-    service.SetBinder([&api](const engine::Binding& binding) { return kube::PostBinding(*api, binding); });
+    service.SetBinder([&api, &service](const engine::Binding& binding) {
+      int status = 0;
+      auto posted = kube::PostBinding(*api, binding, &status);
+      service.CountApiCall("binding", status);
+      return posted;
+    });
     LiveOptions options;
     options.leader_lease = flags->Get("leader-lease");
     if (!options.leader_lease.empty()) {

@@ -60,6 +60,16 @@ struct ExtenderService::Metrics : engine::MetricsSink {
       prometheus::BuildCounter().Name("platoon_plan_failures_total").Help("Failed admission attempts, by reason.").Register(registry);
   prometheus::Family<prometheus::Gauge>& pending =
       prometheus::BuildGauge().Name("platoon_pending_workloads").Help("Pending gangs by ClusterQueue and status.").Register(registry);
+  prometheus::Family<prometheus::Counter>& api_calls =
+      prometheus::BuildCounter()
+          .Name("platoon_api_requests_total")
+          .Help("Live mode: API-server requests platoon made for its actions, by call and HTTP code (\"error\": no answer).")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& watches =
+      prometheus::BuildCounter()
+          .Name("platoon_watch_total")
+          .Help("Live mode: list and watch outcomes by kind (listed, list_failed, watch_closed, watch_gone, watch_failed).")
+          .Register(registry);
   std::mutex mutex;  // prometheus-cpp's Family::Add is thread-safe; this guards our lookups of label sets
 
   static inline const prometheus::Histogram::BucketBoundaries kWaitBuckets = {0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600};
@@ -99,6 +109,14 @@ Reply ExtenderService::Refuse(std::string_view verb, std::string_view kind, std:
 
 void ExtenderService::CountError(std::string_view verb, std::string_view kind, int) {
   metrics_->errors.Add({{"verb", std::string(verb)}, {"kind", std::string(kind)}}).Increment();
+}
+
+void ExtenderService::CountApiCall(std::string_view call, int status) {
+  metrics_->api_calls.Add({{"call", std::string(call)}, {"code", status > 0 ? std::to_string(status) : "error"}}).Increment();
+}
+
+void ExtenderService::CountWatch(std::string_view kind, std::string_view outcome) {
+  metrics_->watches.Add({{"kind", std::string(kind)}, {"outcome", std::string(outcome)}}).Increment();
 }
 
 void ExtenderService::CountRequest(std::string_view verb, int status) {

@@ -56,6 +56,10 @@ class ExtenderService {
   void Observe(std::string_view verb, int status, double seconds);
   void CountRequest(std::string_view verb, int status);
   std::string MetricsText();
+  // Live mode's API traffic: platoon_api_requests_total{call,code} ("binding", "eviction", ...; code
+  // "error" when no answer came) and platoon_watch_total{kind,outcome} (list/watch outcomes per kind).
+  void CountApiCall(std::string_view call, int status);
+  void CountWatch(std::string_view kind, std::string_view outcome);
 
   // Hands filter, prioritize and bind to the gang engine (preempt stays with the node cache). `clock`
   // gives the engine's `now` in seconds. Call before serving. A bind then waits (holding one server

@@ -74,9 +74,10 @@ std::string PodPath(std::string_view ns, std::string_view name) {
 }
 }  // namespace
 
-std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Binding& binding) {
+std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Binding& binding, int* status) {
   const std::string path = PodPath(binding.pod_namespace, binding.pod_name);
   Response r = client.Post(path + "/binding", BindingJson(binding));
+  if (status) *status = r.status;
   if (r.status == 201 || r.status == 200) return {};
   if (r.status == 409) {
     // Already bound (a bind repeated after a restart, or by another binder): fine if to the same node.
@@ -98,12 +99,12 @@ std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Bi
 
 EvictOutcome EvictPod(ApiClient& client, std::string_view namespace_, std::string_view name, std::string_view uid) {
   Response r = client.Post(PodPath(namespace_, name) + "/eviction", EvictionJson(namespace_, name, uid));
-  if (r.status == 201 || r.status == 200) return {EvictOutcome::Kind::Evicted, "evicted"};
-  if (r.status == 404) return {EvictOutcome::Kind::Gone, "pod is already gone"};
+  if (r.status == 201 || r.status == 200) return {EvictOutcome::Kind::Evicted, "evicted", r.status};
+  if (r.status == 404) return {EvictOutcome::Kind::Gone, "pod is already gone", r.status};
   if (r.status == 409 && r.body.find("Precondition failed") != std::string::npos)
-    return {EvictOutcome::Kind::Gone, "pod was re-created: " + r.Describe()};
-  if (r.status == 429) return {EvictOutcome::Kind::Blocked, r.Describe()};
-  return {EvictOutcome::Kind::Failed, r.Describe()};
+    return {EvictOutcome::Kind::Gone, "pod was re-created: " + r.Describe(), r.status};
+  if (r.status == 429) return {EvictOutcome::Kind::Blocked, r.Describe(), r.status};
+  return {EvictOutcome::Kind::Failed, r.Describe(), r.status};
 }
 
 Response AnnotatePod(ApiClient& client, std::string_view namespace_, std::string_view name, std::string_view key,

@@ -38,12 +38,14 @@ std::string NowRfc3339();
 // --- calls ---
 // POSTs the Binding. 201: done. 409: done when the pod is already bound to the same node (a repeated
 // bind after a restart), else an error saying where it is bound. Error: a sentence.
-std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Binding& binding);
+// `status`, when given, receives the HTTP status of the POST (0: no answer).
+std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Binding& binding, int* status = nullptr);
 
 struct EvictOutcome {
   enum class Kind { Evicted, Gone, Blocked, Failed };  // Blocked: 429, a PodDisruptionBudget (retry later)
   Kind kind = Kind::Failed;
   std::string message;
+  int status = 0;  // the HTTP status (0: no answer)
 };
 EvictOutcome EvictPod(ApiClient& client, std::string_view namespace_, std::string_view name, std::string_view uid);
 

@@ -76,6 +76,7 @@ bool Reflector::List() {
     Response r = client_.Get(Query(false, continue_token));
     if (!r.ok()) {
       if (stop_) return false;
+      Observe("list_failed");
       log::Warn("list failed", {{"kind", kind_.name}, {"error", r.Describe()}});
       return false;
     }
@@ -106,6 +107,7 @@ bool Reflector::List() {
   for (const auto& change : changes) handler_(change, change.kind == Change::Kind::Upsert ? &objects[change.index] : nullptr);
   resource_version_ = list_version;
   ++lists_;
+  Observe("listed");
   log::Info("listed", {{"kind", kind_.name}, {"objects", std::to_string(metas.size())}, {"changes", std::to_string(changes.size())},
                         {"resourceVersion", list_version}});
   synced_ = true;
@@ -173,7 +175,10 @@ void Reflector::Run() {
       backoff = options_.backoff_initial;
     }
     const auto started = std::chrono::steady_clock::now();
-    switch (Watch()) {
+    const WatchEnd end = Watch();
+    if (stop_) break;
+    Observe(end == WatchEnd::Closed ? "watch_closed" : end == WatchEnd::Gone ? "watch_gone" : "watch_failed");
+    switch (end) {
       case WatchEnd::Closed:
         // A watch the server ends at once (a proxy, a restarting server) must not spin.
         if (std::chrono::steady_clock::now() - started < std::chrono::seconds(1)) Sleep(options_.backoff_initial);

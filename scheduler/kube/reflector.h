@@ -27,6 +27,9 @@ struct ReflectorOptions {
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{30'000};
   int page_size = 500;
+  // Told each list and watch outcome ("listed", "list_failed", "watch_closed", "watch_gone",
+  // "watch_failed"), on the reflector's thread; for metrics. Optional.
+  std::function<void(std::string_view outcome)> observe;
 };
 
 // Called on the reflector's thread, in order. `object` is the object's JSON for Upserts (valid only
@@ -60,6 +63,9 @@ class Reflector {
   void Run();
   bool List();
   WatchEnd Watch();
+  void Observe(std::string_view outcome) const {
+    if (options_.observe) options_.observe(outcome);
+  }
   void Sleep(std::chrono::milliseconds d);
   std::string Query(bool watch, const std::string& continue_token) const;
 

@@ -38,6 +38,11 @@ for _ in $(seq 1 20); do
 done
 [[ "$phase" == Scheduled ]] || fail "PodGroup team/train status phase is '$phase', not Scheduled"
 pass "PodGroup team/train status: Scheduled"
+metrics="$(curl -sf "http://127.0.0.1:$LIVE_METRICS/metrics")"
+bindings="$(awk '/^platoon_api_requests_total\{call="binding",code="201"\}/ {print $2}' <<<"$metrics")"
+[[ "${bindings%.*}" -ge 8 ]] || fail "platoon_api_requests_total counts ${bindings:-no} 201 Bindings, not 8"
+grep -q '^platoon_watch_total{kind="pods",outcome="listed"} 1' <<<"$metrics" || fail "platoon_watch_total lacks the one pods list"
+pass "metrics: $bindings Bindings answered 201, one list per kind"
 
 # --- (b) -------------------------------------------------------------------------------------------
 # Free two nodes (16 GPUs) and take one GPU there: 15 free. A gang of 4 x 4 GPUs needs 16. Each
