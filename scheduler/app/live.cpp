@@ -103,15 +103,13 @@ void LiveCluster::Sync(std::function<void()> on_synced) {
   if (!start({"pods", "/api/v1/pods", "status.phase!=Succeeded,status.phase!=Failed"},
              [this](const kube::Change& c, const simdjson::dom::element* o) { OnPod(c, o); }))
     return;
-  const double now = clock_();
-  auto counts = service_.WithEngine([&](engine::Engine& e) {
-    e.AdvanceTime(now);
-    return e.Counts();
-  });
+  // Decisions start with the next tick (and only where this pod's kube-scheduler leads).
+  auto counts = service_.WithEngine([](engine::Engine& e) { return e.Counts(); });
   log::Info("synced with the API server",
             {{"seconds", std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count())},
              {"nodes", std::to_string(counts.nodes)}, {"pods", std::to_string(counts.pods)},
              {"gangs", std::to_string(counts.gangs)}, {"running", std::to_string(counts.running)}});
+  synced_ = true;
   on_synced();
 }
 
@@ -276,7 +274,7 @@ bool LiveCluster::Leading() {
 void LiveCluster::Tick() {
   // A standby engine mirrors the cluster but makes no decisions: no time advances, so no admission,
   // preemption or timeout happens there, and it has no actions to carry out.
-  if (!Leading()) return;
+  if (!synced_ || !Leading()) return;
   const double now = clock_();
   engine::Actions actions = service_.WithEngine([&](engine::Engine& e) {
     e.AdvanceTime(now);

@@ -102,6 +102,7 @@ class LiveCluster {
   std::thread sync_thread_;
   std::thread tick_thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> synced_{false};  // no decisions on a partial view: ticks wait for the first full sync
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
 };
