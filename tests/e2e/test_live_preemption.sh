@@ -63,7 +63,7 @@ until grep -q "eviction blocked by a PodDisruptionBudget; retrying" "$CP_DIR/log
   (( $(date +%s) < deadline )) || fail "platoon never reported an eviction blocked by the PodDisruptionBudget"
   sleep 0.5
 done
-sleep 6  # at least one retry, still refused
+sleep 8  # at least one retry (5 s later, on a 1 s tick), still refused
 [[ "$(grep -c "eviction blocked by a PodDisruptionBudget" "$CP_DIR/logs/platoon.log")" -ge 3 ]] || fail "blocked evictions are not retried"
 [[ -z "$(kubectl get pods -n jobs low-0 low-1 -o jsonpath='{.items[*].metadata.deletionTimestamp}')" ]] \
   || fail "a pod protected by the PodDisruptionBudget is being deleted"
