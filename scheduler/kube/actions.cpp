@@ -84,9 +84,13 @@ std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Bi
     Response got = client.Get(path);
     if (got.ok()) {
       auto j = nlohmann::json::parse(got.body, nullptr, false);
-      if (!j.is_discarded()) {
-        const std::string uid = j["metadata"].value("uid", "");
-        const std::string node = j["spec"].value("nodeName", "");
+      if (j.is_object() && j.contains("metadata") && j["metadata"].is_object() && j.contains("spec") && j["spec"].is_object()) {
+        const auto text = [](const nlohmann::json& o, const char* key) {
+          auto it = o.find(key);
+          return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+        };
+        const std::string uid = text(j["metadata"], "uid");
+        const std::string node = text(j["spec"], "nodeName");
         if (uid == binding.pod_uid && node == binding.node) return {};
         if (uid != binding.pod_uid) return std::unexpected("pod was re-created (uid " + uid + ", expected " + binding.pod_uid + ")");
         if (!node.empty()) return std::unexpected("pod is already bound to " + node);
