@@ -324,28 +324,22 @@ struct Engine::State {
   MetricsSink* metrics = nullptr;
   // Gangs that may need the cycle or a timer: every gang but those running with every member bound.
   // The cycle, timeouts and wake-ups walk these instead of every gang.
-  std::set<std::string, std::less<>> unsettled;
+  // Keyed by gang key (a stable order); the pointers are into `gangs`, whose nodes do not move, and
+  // a gang leaves this map before it leaves `gangs`.
+  std::map<std::string, Gang*, std::less<>> unsettled;
 
-  void Mark(const Gang& g) { unsettled.insert(g.key); }
+  void Mark(Gang& g) { unsettled.try_emplace(g.key, &g); }
 
-  // Calls f for each unsettled gang still present (f may mark gangs; it must not erase gangs).
+  // Calls f for each unsettled gang (f may mark gangs; it must not erase gangs).
   template <typename F>
   void ForUnsettled(F&& f) {
-    for (auto it = unsettled.begin(); it != unsettled.end();) {
-      auto g = gangs.find(*it);
-      if (g == gangs.end()) {
-        it = unsettled.erase(it);
-        continue;
-      }
-      f(g->second);
-      ++it;
-    }
+    for (auto& [key, g] : unsettled) f(*g);
   }
 
   void PruneSettled() {
-    std::erase_if(unsettled, [&](const std::string& key) {
-      auto g = gangs.find(key);
-      return g == gangs.end() || (g->second.phase == GangPhase::Running && !g->second.evicted && UnboundMembers(g->second) == 0);
+    std::erase_if(unsettled, [&](const auto& entry) {
+      const Gang& g = *entry.second;
+      return g.phase == GangPhase::Running && !g.evicted && UnboundMembers(g) == 0;
     });
   }
   Seconds latest = 0;  // the latest `now` seen (times in state are stamped with it)
@@ -580,10 +574,9 @@ struct Engine::State {
       if (std::ranges::none_of(distinct, [&](const Pod* d) { return SameConstraints(*d, *p); })) distinct.push_back(p);
     }
     std::set<std::string> held_by_others;
-    for (const auto& key : unsettled) {
-      auto other = gangs.find(key);
-      if (other == gangs.end() || &other->second == &g || other->second.phase != GangPhase::Preempting) continue;
-      held_by_others.insert(other->second.held_nodes.begin(), other->second.held_nodes.end());
+    for (const auto& [key, other] : unsettled) {
+      if (other == &g || other->phase != GangPhase::Preempting) continue;
+      held_by_others.insert(other->held_nodes.begin(), other->held_nodes.end());
     }
     return [this, distinct = std::move(distinct), excluded = g.excluded_nodes,
             held_by_others = std::move(held_by_others)](NodeId n) {
@@ -959,10 +952,8 @@ struct Engine::State {
 
   Seconds NextWakeup() const {
     Seconds next = std::numeric_limits<Seconds>::infinity();
-    for (const auto& key : unsettled) {
-      auto it = gangs.find(key);
-      if (it == gangs.end()) continue;
-      const Gang& g = it->second;
+    for (const auto& [key, gang] : unsettled) {
+      const Gang& g = *gang;
       if (g.phase == GangPhase::Queued && g.backoff_until > 0) next = std::min(next, g.backoff_until);
       if (g.phase == GangPhase::Planned) next = std::min(next, g.deadline);
     }
@@ -1016,7 +1007,7 @@ struct Engine::State {
     if (g.members.empty()) {
       ReleaseQuota(g);
       unsettled.erase(g.key);
-      gangs.erase(it);
+      gangs.erase(it);  // after leaving `unsettled`, which points into it
     } else {
       Refresh(g);
     }

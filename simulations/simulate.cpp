@@ -146,9 +146,11 @@ RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings
 
   auto schedule = [&](std::int64_t now_ms) {
     const double now = static_cast<double>(now_ms) / 1000.0;
+    std::vector<std::size_t> touched;  // jobs that got binds in this pass
     for (int guard = 0; guard < 64; ++guard) {
       for (const auto& b : driver.Schedule(now)) {
         const std::size_t j = job_of_uid.at(b.uid);
+        touched.push_back(j);
         JobState& s = state[j];
         if (++s.bound == static_cast<int>(s.uids.size())) {
           s.running = true;
@@ -181,7 +183,7 @@ RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings
       }
     }
     // Stranded: a gang with some but not all of its pods bound once the binds settled.
-    for (const auto& [gang, j] : job_of_gang) {
+    for (std::size_t j : touched) {
       JobState& s = state[j];
       if (s.bound > 0 && s.bound < static_cast<int>(s.uids.size()) && !s.counted_stranded) {
         s.counted_stranded = true;
@@ -212,6 +214,7 @@ RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings
       s.running = false;
       --running_jobs;
       r.jobs[j].end_ms = when;
+      job_of_gang.erase(JobGangKey(jobs[j], j, s.attempt));
     }
     while (next_arrival < jobs.size() && jobs[next_arrival].arrival_ms == t) submit(next_arrival++, now);
     schedule(t);
