@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <tuple>
@@ -85,7 +87,7 @@ GpuUse UseOf(const topology::NodeDeviceState& state) {
 class BestFitPlacement final : public PlacementPolicy {
  public:
   std::string_view Name() const override { return "best-fit"; }
-  double Cost(std::uint32_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
+  double Cost(std::uint32_t, std::uint64_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
               const topology::DeviceRequest& req, int count) override {
     return FreeShares(hw, LoadAfter(LoadOf(hw, state), req, count)).Mean();
   }
@@ -94,7 +96,7 @@ class BestFitPlacement final : public PlacementPolicy {
 class SpreadPlacement final : public PlacementPolicy {
  public:
   std::string_view Name() const override { return "spread"; }
-  double Cost(std::uint32_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
+  double Cost(std::uint32_t, std::uint64_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
               const topology::DeviceRequest& req, int count) override {
     const Shares s = FreeShares(hw, LoadAfter(LoadOf(hw, state), req, count));
     return -(s.gpu >= 0 ? s.gpu : s.Mean());
@@ -105,7 +107,7 @@ class SpreadPlacement final : public PlacementPolicy {
 class DotProductPlacement final : public PlacementPolicy {
  public:
   std::string_view Name() const override { return "dot-product"; }
-  double Cost(std::uint32_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
+  double Cost(std::uint32_t, std::uint64_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
               const topology::DeviceRequest& req, int count) override {
     const Shares free = FreeShares(hw, LoadOf(hw, state));
     double dot = 0;
@@ -122,7 +124,7 @@ class DotProductPlacement final : public PlacementPolicy {
 class GpuPackingPlacement final : public PlacementPolicy {
  public:
   std::string_view Name() const override { return "gpu-packing"; }
-  double Cost(std::uint32_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
+  double Cost(std::uint32_t, std::uint64_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
               const topology::DeviceRequest& req, int count) override {
     const GpuUse use = UseOf(state);
     int tier = 2;
@@ -135,7 +137,7 @@ class GpuPackingPlacement final : public PlacementPolicy {
 class GpuClusteringPlacement final : public PlacementPolicy {
  public:
   std::string_view Name() const override { return "gpu-clustering"; }
-  double Cost(std::uint32_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
+  double Cost(std::uint32_t, std::uint64_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
               const topology::DeviceRequest& req, int count) override {
     const GpuUse use = UseOf(state);
     const bool shared_pod = req.gpu_milli > 0;
@@ -151,7 +153,7 @@ class RandomPlacement final : public PlacementPolicy {
  public:
   explicit RandomPlacement(std::uint64_t seed) : seed_(seed) {}
   std::string_view Name() const override { return "random"; }
-  double Cost(std::uint32_t node, const topology::NodeHardware&, const topology::NodeDeviceState&,
+  double Cost(std::uint32_t node, std::uint64_t, const topology::NodeHardware&, const topology::NodeDeviceState&,
               const topology::DeviceRequest&, int) override {
     if (node <= last_node_) ++round_;  // the engine scans nodes in id order: a new scan
     last_node_ = node;
@@ -168,14 +170,20 @@ class RandomPlacement final : public PlacementPolicy {
   std::uint32_t last_node_ = std::numeric_limits<std::uint32_t>::max();
 };
 
-// FGD with a per-node cache: the node's expected fragmentation before, and after each request shape,
-// valid while the node's device state and the scored mix stay the same. The mix scored against is a
-// snapshot of the observed one, refreshed at 1, 2, 4, ... 1,024 pods and every 1,024 after, so
-// caches survive between refreshes.
+// FGD as the ATC'23 artifact scores it: the growth of expected fragmentation d (milli-GPU) becomes the
+// integer score floor(100 * sigmoid(-d / 1000)), so growths a few dozen milli apart tie; ties go to a
+// seeded random rank of the nodes (the artifact's per-seed node-name permutation). fgd-pack orders the
+// nodes of equal score by the random rank (up to half a point) plus the free share the node is left
+// with (up to 0.4 point): ties lean towards packing without always taking the fullest node, which
+// measured better on openb than either pure packing or pure random ties.
+// A per-node cache keeps the node's expected fragmentation before, and the cost after each request
+// shape, valid while the node's state version and the scored mix stay the same. The mix scored
+// against is a snapshot of the observed one, refreshed at 1, 2, 4, ... 1,024 pods and every 1,024
+// after, so caches survive between refreshes.
 class FgdPlacement final : public PlacementPolicy {
  public:
-  explicit FgdPlacement(double pack_weight) : pack_weight_(pack_weight) {}
-  std::string_view Name() const override { return pack_weight_ > 0 ? "fgd-pack" : "fgd"; }
+  FgdPlacement(bool pack, std::uint64_t seed) : pack_(pack), seed_(seed) {}
+  std::string_view Name() const override { return pack_ ? "fgd-pack" : "fgd"; }
 
   void Observe(const topology::DeviceRequest& pod) override {
     observed_.Observe(pod);
@@ -186,15 +194,14 @@ class FgdPlacement final : public PlacementPolicy {
     }
   }
 
-  double Cost(std::uint32_t node, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
-              const topology::DeviceRequest& req, int count) override {
+  double Cost(std::uint32_t node, std::uint64_t version, const topology::NodeHardware& hw,
+              const topology::NodeDeviceState& state, const topology::DeviceRequest& req, int count) override {
     const std::uint32_t key = KeyOf(req, count);
     if (node >= cache_.size()) cache_.resize(node + 1);
     Entry& e = cache_[node];
-    if (e.version != mix_version_ || e.state != state || e.name != hw.name) {
-      e.state = state;
-      e.name = hw.name;
-      e.version = mix_version_;
+    if (e.mix_version != mix_version_ || e.state_version != version) {
+      e.state_version = version;
+      e.mix_version = mix_version_;
       e.load = LoadOf(hw, state);
       e.before = ExpectedFragmentation(e.load, mix_);
       e.after.clear();
@@ -203,8 +210,10 @@ class FgdPlacement final : public PlacementPolicy {
       if (k == key) return cost;
     }
     const GpuNodeLoad after = LoadAfter(e.load, req, count);
-    double cost = ExpectedFragmentation(after, mix_) - e.before;
-    if (pack_weight_ > 0) cost += pack_weight_ * FreeShares(hw, after).Mean();
+    const double growth = ExpectedFragmentation(after, mix_) - e.before;
+    const double score = std::floor(100.0 / (1.0 + std::exp(growth / 1000.0)));
+    double cost = -score + TieRank(hw.name);
+    if (pack_) cost += kPackTieWeight * FreeShares(hw, after).Mean();
     if (e.after.size() >= kMaxShapesPerNode) e.after.clear();
     e.after.emplace_back(key, cost);
     return cost;
@@ -212,10 +221,19 @@ class FgdPlacement final : public PlacementPolicy {
 
  private:
   static constexpr std::size_t kMaxShapesPerNode = 256;
+  static constexpr double kPackTieWeight = 0.4;  // with the rank, below one score point: only orders ties
+
+  // A seeded pseudo-random rank in [0, 0.5) of a score point, stable for the run.
+  double TieRank(const std::string& node) const {
+    std::uint64_t z = std::hash<std::string>{}(node) ^ (seed_ * 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return static_cast<double>(z % 1'000'000) / 2e6;
+  }
   struct Entry {
-    topology::NodeDeviceState state;
-    std::string name;  // node ids are renumbered when nodes come and go
-    std::uint64_t version = 0;
+    std::uint64_t state_version = 0;  // Topology::StateVersion the entry was computed for
+    std::uint64_t mix_version = 0;
     GpuNodeLoad load;
     double before = 0;
     std::vector<std::pair<std::uint32_t, double>> after;  // request key -> cost
@@ -234,7 +252,8 @@ class FgdPlacement final : public PlacementPolicy {
     return last_key_;
   }
 
-  double pack_weight_;
+  bool pack_;
+  std::uint64_t seed_;
   WorkloadMix observed_;
   WorkloadMix mix_;
   std::size_t observed_count_ = 0;
@@ -257,8 +276,8 @@ std::vector<std::string> PlacementPolicyNames() {
 
 std::expected<std::unique_ptr<PlacementPolicy>, std::string> MakePlacementPolicy(std::string_view name,
                                                                                   std::uint64_t seed) {
-  if (name == "fgd") return std::make_unique<FgdPlacement>(0.0);
-  if (name == "fgd-pack") return std::make_unique<FgdPlacement>(100.0);
+  if (name == "fgd") return std::make_unique<FgdPlacement>(false, seed);
+  if (name == "fgd-pack") return std::make_unique<FgdPlacement>(true, seed);
   if (name == "best-fit") return std::make_unique<BestFitPlacement>();
   if (name == "dot-product") return std::make_unique<DotProductPlacement>();
   if (name == "gpu-packing") return std::make_unique<GpuPackingPlacement>();

@@ -26,10 +26,11 @@ class PlacementPolicy : public Policy {
  public:
   // Every pod the engine learns of, once (the workload mix FGD weighs against).
   virtual void Observe(const topology::DeviceRequest& pod) { (void)pod; }
-  // The cost of placing `count` pods of `req` on node `node` (a stable id: the same node keeps it).
+  // The cost of placing `count` pods of `req` on node `node`. `version` changes whenever the node's
+  // hardware or state does and never repeats (Topology::StateVersion), so policies may cache on it.
   // Called only for nodes that can hold them.
-  virtual double Cost(std::uint32_t node, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
-                      const topology::DeviceRequest& req, int count) = 0;
+  virtual double Cost(std::uint32_t node, std::uint64_t version, const topology::NodeHardware& hw,
+                      const topology::NodeDeviceState& state, const topology::DeviceRequest& req, int count) = 0;
 };
 
 // Names, as the FGD paper's table names its baselines, plus platoon's:

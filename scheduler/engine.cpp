@@ -635,7 +635,7 @@ struct Engine::State {
       req.node_filter = std::move(filter);
       if (options.placement) {
         req.node_cost = [&t, &req, policy = options.placement.get()](NodeId n) {
-          return policy->Cost(n, t.node(n), t.state(n), req.member, req.members);
+          return policy->Cost(n, t.StateVersion(n), t.node(n), t.state(n), req.member, req.members);
         };
       }
       auto plan = topology::PlaceGang(t, req);
