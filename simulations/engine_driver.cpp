@@ -38,6 +38,7 @@ bool ParseBool(const std::string& key, const std::string& value, bool& out, std:
 }  // namespace
 
 Node NodeOf(const TraceNode& t) {
+  if (t.snapshot) return *t.snapshot;
   Node n;
   n.name = t.name;
   n.uid = "node-" + t.name;
@@ -59,6 +60,21 @@ std::string JobGangKey(const TraceJob& job, std::size_t index, int attempt) {
 std::vector<Pod> PodsOf(const TraceJob& job, std::size_t index, int attempt) {
   std::vector<Pod> pods;
   const std::string group = GroupName(job, attempt);
+  if (!job.snapshot_pods.empty()) {
+    int i = 0;
+    for (Pod p : job.snapshot_pods) {
+      p.uid = Format("j{}-a{}-p{}", index, attempt, i++);
+      if (attempt > 0) {  // a restart: new pods, pending, in a renamed group
+        p.name = Format("{}-r{}", p.name, attempt);
+        p.node_name.clear();
+        p.phase = "Pending";
+        p.annotations.erase(std::string(engine::kDevicesAnnotation));
+        if (auto l = p.labels.find(std::string(kPodGroupLabel)); l != p.labels.end()) l->second = group;
+      }
+      pods.push_back(std::move(p));
+    }
+    return pods;
+  }
   const bool gang = job.IsGang();
   int i = 0;
   for (const auto& set : job.pod_sets) {
@@ -88,7 +104,7 @@ std::vector<Pod> PodsOf(const TraceJob& job, std::size_t index, int attempt) {
 std::optional<PodGroup> PodGroupOf(const TraceJob& job, std::size_t /*index*/, int attempt) {
   if (!job.IsGang()) return std::nullopt;
   PodGroup g;
-  g.namespace_ = JobNamespace(job);
+  g.namespace_ = job.snapshot_pods.empty() ? JobNamespace(job) : job.snapshot_pods.front().namespace_;
   g.name = GroupName(job, attempt);
   g.min_member = job.TotalPods();
   return g;
@@ -270,6 +286,12 @@ void EngineDriver::AddPodGroup(const PodGroup& group, double now) { engine_.Upse
 
 void EngineDriver::AddPod(const Pod& pod, double now) {
   pods_[pod.uid] = pod;
+  if (!pod.node_name.empty()) {  // already running (a snapshot): it holds its node's capacity
+    kube_.Assume(pod.node_name, pod.requests);
+    bound_gpu_milli_ += GpuMilliOf(pod);
+    engine_.UpsertPod(pod, now);
+    return;
+  }
   pending_[engine::Engine::GangKeyFor(pod)].push_back(pod.uid);
   engine_.UpsertPod(pod, now);
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include "simulations/text_format.h"
 #include <map>
 #include <mutex>
@@ -140,8 +141,17 @@ RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings
       s.uids.push_back(pod.uid);
       job_of_uid[pod.uid] = j;
       driver.AddPod(pod, now);
+      if (!pod.node_name.empty()) ++s.bound;  // running in the snapshot
     }
     ++pending_jobs;
+    if (s.bound == static_cast<int>(s.uids.size())) {
+      s.running = true;
+      --pending_jobs;
+      ++running_jobs;
+      const auto now_ms = static_cast<std::int64_t>(std::llround(now * 1000.0));
+      r.jobs[j].start_ms = r.jobs[j].first_start_ms = now_ms;
+      if (jobs[j].duration_ms != kNeverDeparts) completions.emplace(now_ms + jobs[j].duration_ms, j, s.attempt);
+    }
   };
 
   auto schedule = [&](std::int64_t now_ms) {

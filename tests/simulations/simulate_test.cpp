@@ -207,3 +207,35 @@ TEST_CASE("policy options are checked and bad ones explained") {
   CHECK(ReadPolicy({"fgd", {}})->placement == "fgd");
   CHECK(ReadPolicy({"topology", {}})->placement.empty());
 }
+
+TEST_CASE("a cluster snapshot what-if: running pods hold their GPUs and borrowing starts the larger gang") {
+  auto [scenario, inputs] = Load("snapshot-whatif.yaml");
+  REQUIRE(inputs.nodes.size() == 10);
+  REQUIRE(inputs.jobs.size() == 3);
+  auto report = Simulate(scenario, inputs);
+  REQUIRE_MESSAGE(report.has_value(), (report ? "" : report.error()));
+  auto job = [&](const std::string& name) {
+    for (std::size_t i = 0; i < inputs.jobs.size(); ++i)
+      if (inputs.jobs[i].name == name) return i;
+    FAIL("no job " << name);
+    return std::size_t{0};
+  };
+  const auto serve = job("serve-0"), pretrain = job("pretrain"), sweep = job("sweep");
+  CHECK(inputs.jobs[sweep].TotalPods() == 5);
+  CHECK(inputs.jobs[sweep].queue == "team-b/training");
+  SUBCASE("static partitions: the 40-GPU sweep cannot fit team-b's 32 GPUs") {
+    const auto& r = RunOf(*report, "static-partitions");
+    CHECK(r.jobs[serve].start_ms == 0);
+    CHECK(r.jobs[pretrain].start_ms == 0);
+    CHECK(r.jobs[sweep].start_ms == -1);
+  }
+  SUBCASE("one cohort: the sweep borrows, on the seven nodes the running pod and pretrain leave whole") {
+    const auto& r = RunOf(*report, "cohort-borrowing");
+    CHECK(r.jobs[pretrain].start_ms == 0);
+    CHECK(r.jobs[sweep].start_ms == 0);
+    CHECK(r.gangs_stranded == 0);
+    // 4 running + 16 + 40 GPUs of the 64.
+    REQUIRE(!r.utilisation.empty());
+    CHECK(r.utilisation.back().used_gpu_milli == 60'000);
+  }
+}
