@@ -196,6 +196,7 @@ Reply ExtenderService::Filter(std::string_view body) {
     {
       std::lock_guard lock(mutex_);
       decision = engine_->Decide(args->pod, args->node_names, clock_());
+      EngineChangedLocked();  // a filter may admit or re-plan a gang
     }
     FilterResult result;
     std::vector<char> pass(args->node_names.size(), 0);
@@ -248,21 +249,26 @@ Reply ExtenderService::Bind(std::string_view body) {
     // The co-bind barrier: wait until the whole gang reached bind (or the engine fails this bind).
     std::unique_lock lock(mutex_);
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+    const std::uint64_t serial = next_bind_++;
     engine::BindOutcome out;
     for (;;) {
+      if (stop_waiting_) {
+        out = {engine::BindOutcome::Kind::Error, {}, "bind barrier: the extender is shutting down"};
+        break;
+      }
       out = engine_->Bind(req->pod_uid, req->node, clock_());
       if (out.kind != engine::BindOutcome::Kind::Wait) break;
       if (std::chrono::steady_clock::now() > give_up) {
         out = {engine::BindOutcome::Kind::Error, {}, "bind barrier: gave up after 10 minutes"};
         break;
       }
+      waiting_binds_[serial] = engine_version_;
       bind_cv_.wait_for(lock, std::chrono::milliseconds(50));
     }
-    if (out.kind == engine::BindOutcome::Kind::BindNow) {
-      bind_cv_.notify_all();
-    } else {
-      result = std::unexpected(out.message);
-    }
+    waiting_binds_.erase(serial);
+    // A release binds the other members; a failure may have released the gang's reservation.
+    EngineChangedLocked();
+    if (out.kind != engine::BindOutcome::Kind::BindNow) result = std::unexpected(out.message);
   } else {
     std::lock_guard lock(mutex_);
     result = state_->Bind(*req);
@@ -276,6 +282,24 @@ Reply ExtenderService::Bind(std::string_view body) {
   metrics_->binds.Add({{"result", "bound"}}).Increment();
   log::Info("bound pod", {{"pod", pod}, {"uid", req->pod_uid}, {"node", req->node}});
   return {200, EncodeBindingResult("")};
+}
+
+void ExtenderService::EngineChangedLocked() {
+  ++engine_version_;
+  if (!waiting_binds_.empty()) bind_cv_.notify_all();
+}
+
+ExtenderService::BarrierWaiters ExtenderService::Waiters() {
+  std::lock_guard lock(mutex_);
+  BarrierWaiters w{waiting_binds_.size(), 0};
+  for (const auto& [serial, version] : waiting_binds_) w.up_to_date += version == engine_version_ ? 1 : 0;
+  return w;
+}
+
+void ExtenderService::StopWaiting() {
+  std::lock_guard lock(mutex_);
+  stop_waiting_ = true;
+  bind_cv_.notify_all();
 }
 
 Reply ExtenderService::Preempt(std::string_view body) {
@@ -455,6 +479,7 @@ std::expected<void, std::string> ExtenderServer::Start(const std::string& host, 
 
 void ExtenderServer::Stop() {
   if (!impl_) return;
+  if (impl_->protocol) service_.StopWaiting();  // binds at the barrier would hold the pool's threads
   if (impl_->protocol) impl_->protocol->stop();
   if (impl_->admin) impl_->admin->stop();
   if (impl_->protocol_thread.joinable()) impl_->protocol_thread.join();
