@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <cstdio>
+#include <cstdlib>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -317,11 +319,17 @@ void KubeSchedulerDriver::ScheduleOne(const std::string& uid) {
       return;
     }
     passed.clear();
+    last_filter_ = body.dump();
     if (body.contains("NodeNames") && body["NodeNames"].is_array()) {
       for (const auto& n : body["NodeNames"]) passed.push_back(n.get<std::string>());
     }
   }
   if (passed.empty()) {
+    if (std::getenv("PLATOON_TRACE")) {
+      std::string f;
+      for (auto& n : feasible) f += n + ",";
+      std::fprintf(stderr, "t=%g filter %s offered [%s]: none: %s\n", now(), pod.Key().c_str(), f.c_str(), last_filter_.c_str());
+    }
     counts_.unschedulable++;
     Requeue(uid, "filtered out");
     return;

@@ -174,6 +174,7 @@ class KubeSchedulerDriver {
   std::map<std::string, Seconds> backoff_;      // uid -> last backoff (kept across attempts)
   std::set<std::string> bind_ok_;               // binds answered OK, Binding not yet seen
   std::uint64_t seq_ = 0;
+  std::string last_filter_;
 };
 
 }  // namespace platoon::testing::kube
