@@ -2,8 +2,11 @@
 #include "scheduler/extender/server.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <vector>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -342,7 +345,18 @@ void JsonReply(httplib::Response& res, int status, const std::string& body) {
 // (seen in the concurrent-bind test). Linux lets listen() on a listening socket raise the backlog;
 // find ours by its port, since httplib does not expose the descriptor.
 void RaiseListenBacklog(int port) {
-  for (int fd = 0; fd < 4096; ++fd) {
+  // The open descriptors from /proc/self/fd (a few dozen) rather than 4,096 getsockopt calls, which
+  // cost a couple of milliseconds per start.
+  std::vector<int> fds;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    while (const dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] >= '0' && entry->d_name[0] <= '9') fds.push_back(std::atoi(entry->d_name));
+    }
+    ::closedir(dir);
+  } else {
+    for (int fd = 0; fd < 4096; ++fd) fds.push_back(fd);
+  }
+  for (int fd : fds) {
     int accepting = 0;
     socklen_t len = sizeof accepting;
     if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting) continue;
