@@ -202,11 +202,17 @@ Reply ExtenderService::Filter(std::string_view body) {
       EngineChangedLocked();  // a filter may admit or re-plan a gang
     }
     FilterResult result;
-    std::vector<char> pass(args->node_names.size(), 0);
-    for (std::size_t i : decision.fits) pass[i] = 1;
+    if (!decision.fits.empty()) {
+      // A planned member: its node passes and kube-scheduler keeps only NodeNames (the failed maps
+      // feed its diagnosis and preemption, which run only when no node passes). Listing the other
+      // 4,999 nodes of a 5,000-node cluster with a reason each was ~350 KB and ~1 ms per call.
+      std::vector<std::size_t> fits = decision.fits;
+      std::ranges::sort(fits);
+      for (std::size_t i : fits) result.passed.push_back(args->node_names[i]);
+      return {200, EncodeFilterResult(result, *args)};
+    }
     for (std::size_t i = 0; i < args->node_names.size(); ++i) {
-      if (pass[i]) result.passed.push_back(args->node_names[i]);
-      else if (decision.others == NodeVerdictKind::Failed) result.failed.emplace_back(args->node_names[i], decision.reason);
+      if (decision.others == NodeVerdictKind::Failed) result.failed.emplace_back(args->node_names[i], decision.reason);
       else result.unresolvable.emplace_back(args->node_names[i], decision.reason);
     }
     return {200, EncodeFilterResult(result, *args)};
