@@ -63,6 +63,17 @@ struct ExtenderService::Metrics : engine::MetricsSink {
       prometheus::BuildCounter().Name("platoon_plan_failures_total").Help("Failed admission attempts, by reason.").Register(registry);
   prometheus::Family<prometheus::Gauge>& pending =
       prometheus::BuildGauge().Name("platoon_pending_workloads").Help("Pending gangs by ClusterQueue and status.").Register(registry);
+  prometheus::Gauge& binds_waiting = prometheus::BuildGauge()
+                                         .Name("platoon_bind_barrier_waiting_binds")
+                                         .Help("Bind calls waiting at the co-bind barrier, each holding a server thread.")
+                                         .Register(registry)
+                                         .Add({});
+  prometheus::Counter& thread_warnings =
+      prometheus::BuildCounter()
+          .Name("platoon_bind_barrier_thread_warnings_total")
+          .Help("Times waiting binds left at most one spare server thread (raise extender.threads).")
+          .Register(registry)
+          .Add({});
   std::mutex mutex;  // prometheus-cpp's Family::Add is thread-safe; this guards our lookups of label sets
 
   static inline const prometheus::Histogram::BucketBoundaries kWaitBuckets = {0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600};
@@ -140,7 +151,15 @@ void ExtenderService::AttachEngine(std::unique_ptr<engine::Engine> engine, std::
   std::lock_guard lock(mutex_);
   engine_ = std::move(engine);
   clock_ = std::move(clock);
-  if (engine_) engine_->SetMetricsSink(metrics_.get());
+  if (engine_) {
+    engine_->SetMetricsSink(metrics_.get());
+    // Each bind waiting at the barrier holds one server thread until its gang releases, and every
+    // kube-scheduler keep-alive connection holds one too: say so once, with the numbers.
+    log::Info("gang engine attached: a bind waiting at the co-bind barrier holds a server thread",
+              {{"threads", std::to_string(settings_.threads)},
+               {"largest_gang", std::to_string(std::max(1, settings_.threads - 2))},
+               {"fix", "raise extender.threads above the largest gang plus the gangs binding at once"}});
+  }
 }
 
 namespace {
@@ -271,10 +290,13 @@ Reply ExtenderService::Bind(std::string_view body) {
         out = {engine::BindOutcome::Kind::Error, {}, "bind barrier: gave up after 10 minutes"};
         break;
       }
-      waiting_binds_[serial] = engine_version_;
+      if (waiting_binds_.insert_or_assign(serial, engine_version_).second) BindStartedWaitingLocked(out.message);
       bind_cv_.wait_for(lock, std::chrono::milliseconds(50));
     }
-    waiting_binds_.erase(serial);
+    if (waiting_binds_.erase(serial)) {
+      metrics_->binds_waiting.Decrement();
+      if (waiting_binds_.size() + 2 < static_cast<std::size_t>(settings_.threads)) thread_warning_armed_ = true;
+    }
     // A release binds the other members; a failure may have released the gang's reservation.
     EngineChangedLocked();
     if (out.kind != engine::BindOutcome::Kind::BindNow) result = std::unexpected(out.message);
@@ -291,6 +313,20 @@ Reply ExtenderService::Bind(std::string_view body) {
   metrics_->binds.Add({{"result", "bound"}}).Increment();
   log::Info("bound pod", {{"pod", pod}, {"uid", req->pod_uid}, {"node", req->node}});
   return {200, EncodeBindingResult("")};
+}
+
+void ExtenderService::BindStartedWaitingLocked(const std::string& barrier) {
+  metrics_->binds_waiting.Increment();
+  // Warn while one spare thread is left: one more waiting bind and filter calls or the gang's last
+  // bind find no thread, so the barrier can only time out.
+  if (!thread_warning_armed_ || waiting_binds_.size() + 2 < static_cast<std::size_t>(settings_.threads)) return;
+  thread_warning_armed_ = false;
+  metrics_->thread_warnings.Increment();
+  log::Warn("binds waiting at the co-bind barrier hold nearly every server thread",
+            {{"waiting", std::to_string(waiting_binds_.size())},
+             {"threads", std::to_string(settings_.threads)},
+             {"barrier", barrier},
+             {"fix", "raise extender.threads above the largest gang plus the gangs binding at once"}});
 }
 
 void ExtenderService::EngineChangedLocked() {

@@ -59,7 +59,10 @@ class ExtenderService {
 
   // Hands filter, prioritize and bind to the gang engine (preempt stays with the node cache). `clock`
   // gives the engine's `now` in seconds. Call before serving. A bind then waits (holding one server
-  // thread) until its whole gang reached bind, the barrier times out, or the plan breaks.
+  // thread) until its whole gang reached bind, the barrier times out, or the plan breaks, so
+  // extender.threads must exceed the largest gang plus the gangs binding at once: attaching logs the
+  // limit, and a warning (and platoon_bind_barrier_thread_warnings_total) says when waiting binds
+  // leave at most one spare thread.
   void AttachEngine(std::unique_ptr<engine::Engine> engine, std::function<double()> clock);
   bool has_engine() const { return engine_ != nullptr; }
   // GET /debug/pending: the engine's pending gangs per ClusterQueue as JSON; 404 without an engine.
@@ -109,6 +112,8 @@ class ExtenderService {
   std::unique_ptr<engine::Engine> engine_;
   std::function<double()> clock_;
   void EngineChangedLocked();  // mutex_ held
+  void BindStartedWaitingLocked(const std::string& barrier);  // mutex_ held
+  bool thread_warning_armed_ = true;
   std::condition_variable bind_cv_;  // woken when the engine changed (a barrier may have released)
   std::uint64_t engine_version_ = 0;
   std::uint64_t next_bind_ = 0;

@@ -132,6 +132,29 @@ TEST_CASE("kube-scheduler driver: the same events and seed give the same decisio
   }
 }
 
+TEST_CASE("binds waiting at the barrier that leave one spare server thread are warned about, and the gang still binds") {
+  auto run = [](int threads) {
+    DriverOptions o = Options();
+    o.server_threads = threads;
+    KubeSchedulerDriver driver(o);
+    std::vector<Event> scenario = {NodeAdded{GpuNode("n1", 8)}, PodGroupAdded{Group("job", 5)}};
+    for (int i = 0; i < 5; ++i) scenario.push_back(PodCreated{Member("m" + std::to_string(i), "job", 1)});
+    scenario.push_back(TimeAdvanced{2});
+    driver.Run(scenario);
+    CHECK(driver.decisions().size() == 5);
+    CHECK(driver.anomalies().empty());
+    return driver.service().MetricsText();
+  };
+  SUBCASE("6 threads: 4 waiting binds and one keep-alive connection leave one spare") {
+    const std::string metrics = run(6);
+    CHECK(metrics.find("platoon_bind_barrier_thread_warnings_total 1") != std::string::npos);
+    CHECK(metrics.find("platoon_bind_barrier_waiting_binds 0") != std::string::npos);
+  }
+  SUBCASE("64 threads: no warning") {
+    CHECK(run(64).find("platoon_bind_barrier_thread_warnings_total 0") != std::string::npos);
+  }
+}
+
 // Found by the HTTP property test (seed 762): kube-scheduler's snapshot still held pods assumed on a
 // node when the engine, in the same filter call, planned a gang there; the node was not offered and the
 // gang excluded it for good, so a gang that fits the empty cluster never ran.
