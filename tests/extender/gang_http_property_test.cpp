@@ -66,8 +66,9 @@ quota::QuotaConfig QuotaConfigFor(const QuotaModel& m) {
 // Runs one random scenario through the driver and checks the properties after every event.
 class Run {
  public:
-  explicit Run(std::uint32_t seed) : rng_(seed) {
+  explicit Run(std::uint32_t seed, Transport transport = Transport::Http) : rng_(seed) {
     DriverOptions o;
+    o.transport = transport;
     o.seed = seed;
     o.engine.levels = {{"rack", std::string(kRack), 50.0, topology::LinkKind::Fabric}};
     o.engine.default_bind_timeout = Pick(5, 30);
@@ -395,6 +396,28 @@ TEST_CASE("over HTTP, one seed from PLATOON_SEED" * doctest::skip(std::getenv("P
 TEST_CASE("over HTTP, random gangs, late and missing members, vanishing nodes: no gang partly bound, no GPU double-booked, quota kept, every fitting gang runs") {
   SUBCASE("seeds 1-1000") { RunSeeds(1, 1000); }
   SUBCASE("seeds 1001-2000") { RunSeeds(1001, 2000); }
+}
+
+// DESIGN.md section 3: same inputs, same decisions. The events of each run (controllers react to
+// decisions, so equal decisions mean equal events) go to the engine in process, as the simulator
+// drives it, and over HTTP: the Bindings posted, with their devices, and the evictions must match.
+TEST_CASE("the same events give the same decisions over HTTP as in process") {
+  log::SetMinLevel(log::Level::Error);
+  std::size_t compared = 0;
+  for (std::uint32_t seed = 1; seed <= 150; ++seed) {
+    INFO("seed " << seed);
+    Run http(seed, Transport::Http);
+    Run in_process(seed, Transport::InProcess);
+    REQUIRE(http.Go().empty());
+    REQUIRE(in_process.Go().empty());
+    CHECK(http.driver().events().size() == in_process.driver().events().size());
+    CHECK(http.driver().decisions() == in_process.driver().decisions());
+    CHECK(http.driver().evictions() == in_process.driver().evictions());
+    compared += http.driver().decisions().size();
+    if (http.driver().decisions() != in_process.driver().decisions()) break;
+  }
+  log::SetMinLevel(log::Level::Info);
+  MESSAGE("150 runs: " << compared << " decisions equal over HTTP and in process");
 }
 
 }  // namespace

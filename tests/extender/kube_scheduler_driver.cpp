@@ -134,6 +134,7 @@ struct KubeSchedulerDriver::Impl {
 KubeSchedulerDriver::KubeSchedulerDriver(DriverOptions options)
     : options_(std::move(options)), impl_(std::make_unique<Impl>(options_)), rng_(options_.seed) {
   impl_->service.AttachEngine(std::make_unique<engine::Engine>(options_.engine), [impl = impl_.get()] { return impl->now.load(); });
+  if (options_.transport == Transport::InProcess) return;
   auto started = impl_->server.Start("127.0.0.1", 0, "127.0.0.1", 0);
   if (!started) throw std::runtime_error(started.error());
   impl_->server.SetReady(true);
@@ -149,7 +150,7 @@ KubeSchedulerDriver::~KubeSchedulerDriver() {
     if (f->thread.joinable()) f->thread.join();
   }
   impl_->client.reset();
-  impl_->server.Stop();
+  if (options_.transport == Transport::Http) impl_->server.Stop();
 }
 
 extender::ExtenderService& KubeSchedulerDriver::service() { return impl_->service; }
@@ -302,7 +303,15 @@ void KubeSchedulerDriver::ScheduleOne(const std::string& uid) {
   const bool interested = Interested(pod);
   std::vector<std::string> passed = feasible;
   std::string pod_json;
-  if (interested) {
+  if (interested && options_.transport == Transport::InProcess) {
+    counts_.filter_calls++;
+    const std::vector<std::string_view> names(feasible.begin(), feasible.end());
+    auto d = impl_->service.WithEngine([&](engine::Engine& e) { return e.Decide(pod, names, now()); });
+    std::ranges::sort(d.fits);
+    passed.clear();
+    for (std::size_t i : d.fits) passed.push_back(feasible[i]);
+    Settle();
+  } else if (interested) {
     pod_json = PodJson(pod);
     counts_.filter_calls++;
     auto res = impl_->client->Post("/platoon/filter", ExtenderArgs(pod_json, feasible), "application/json");
@@ -337,7 +346,12 @@ void KubeSchedulerDriver::ScheduleOne(const std::string& uid) {
   std::string host = passed.front();
   if (passed.size() > 1) {
     std::vector<std::int64_t> scores(passed.size(), 0);
-    if (interested) {
+    if (interested && options_.transport == Transport::InProcess) {
+      counts_.prioritize_calls++;
+      const std::vector<std::string_view> names(passed.begin(), passed.end());
+      auto s = impl_->service.WithEngine([&](engine::Engine& e) { return e.Score(pod, names); });
+      for (std::size_t i = 0; i < s.size(); ++i) scores[i] = std::clamp((s[i] * 10 + 50) / 100, 0, 10);  // as the server
+    } else if (interested) {
       counts_.prioritize_calls++;
       auto res = impl_->client->Post("/platoon/prioritize", ExtenderArgs(pod_json, passed), "application/json");
       if (res && res->status == 200) {
@@ -379,6 +393,12 @@ void KubeSchedulerDriver::ScheduleOne(const std::string& uid) {
   flight->node = host;
   const std::string body =
       json{{"PodName", pod.name}, {"PodNamespace", pod.namespace_}, {"PodUID", pod.uid}, {"Node", host}}.dump();
+  if (options_.transport == Transport::InProcess) {
+    impl_->flights.push_back(std::move(flight));
+    AskBinds();
+    Settle();
+    return;
+  }
   Flight* f = flight.get();
   const int port = impl_->server.port();
   const int timeout = options_.http_timeout_seconds;
@@ -401,8 +421,33 @@ void KubeSchedulerDriver::ScheduleOne(const std::string& uid) {
 
 // Waits until every bind in flight has answered or waits at the barrier having seen the engine's
 // current state, then collects answers and the Bindings posted; repeats while that changed anything.
+void KubeSchedulerDriver::AskBinds() {
+  // The server's waiting loop, in process: ask the engine again for every bind not answered yet.
+  for (auto& f : impl_->flights) {
+    if (f->done) continue;
+    auto out = impl_->service.WithEngine([&](engine::Engine& e) { return e.Bind(f->uid, f->node, now()); });
+    if (out.kind == engine::BindOutcome::Kind::Wait) continue;
+    f->error = out.kind == engine::BindOutcome::Kind::BindNow ? "" : out.message;
+    f->done = true;
+  }
+}
+
 void KubeSchedulerDriver::Settle() {
   for (;;) {
+    if (options_.transport == Transport::InProcess) {
+      // Until no answer changes: a release or failure may decide the others.
+      for (std::size_t answered = 0;;) {
+        AskBinds();
+        const auto now_answered = static_cast<std::size_t>(std::ranges::count_if(impl_->flights, [](const auto& f) { return f->done.load(); }));
+        if (now_answered == answered) break;
+        answered = now_answered;
+      }
+      const std::size_t before = decisions_.size() + evictions_.size();
+      const bool any_answer = std::ranges::any_of(impl_->flights, [](const auto& f) { return f->done.load(); });
+      Collect();
+      if (!any_answer && decisions_.size() + evictions_.size() == before) return;
+      continue;
+    }
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(options_.http_timeout_seconds + 5);
     for (;;) {
       std::size_t unanswered = 0;
@@ -432,7 +477,7 @@ void KubeSchedulerDriver::Collect() {
       ++it;
       continue;
     }
-    f.thread.join();
+    if (f.thread.joinable()) f.thread.join();
     if (f.error.empty()) {
       bind_ok_.insert(f.uid);
     } else {

@@ -88,7 +88,13 @@ struct Eviction {
   friend bool operator==(const Eviction&, const Eviction&) = default;
 };
 
+// How kube-scheduler reaches platoon. InProcess calls the engine directly (Decide, Score, Bind, with a
+// waiting bind asked again after every change, as the server does) with the same queue, cycles and
+// informer: the simulator's way. The two must post the same decisions for the same events.
+enum class Transport { Http, InProcess };
+
 struct DriverOptions {
+  Transport transport = Transport::Http;
   engine::EngineOptions engine;
   std::uint32_t seed = 1;              // selectHost tie-breaking
   std::string scheduler_name = "platoon";
@@ -154,6 +160,7 @@ class KubeSchedulerDriver {
   void ScheduleOne(const std::string& uid);
   void Requeue(const std::string& uid, const std::string& why);
   void Settle();
+  void AskBinds();
   void Collect();
   void DeletePodObject(const std::string& uid);
   bool Interested(const Pod& pod) const;
