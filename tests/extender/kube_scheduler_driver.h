@@ -16,7 +16,9 @@
 // in flight has answered or is waiting at the barrier having seen the engine's current state
 // (ExtenderService::Waiters), so the order of engine calls, and hence every decision, is a function
 // of the events and the seed. The same `Event` list can be fed to the engine in process and the
-// `Decision` lists compared.
+// `Decision` lists compared (Transport::InProcess does exactly that, and a test holds the two equal).
+//
+// Debugging: PLATOON_TRACE=1 prints every filter that passed no node, with the extender's answer.
 #pragma once
 
 #include <cstdint>
