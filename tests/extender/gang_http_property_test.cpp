@@ -1,8 +1,9 @@
 // Property test of the gang engine behind the real extender, driven over HTTP by the scripted
-// kube-scheduler: thousands of random runs (fixed seeds) with gangs arriving in any order, members late
-// or missing, nodes vanishing mid-gang, completions and preemption. After every event: no gang partly
-// bound, no GPU double-booked, no ClusterQueue above nominal + borrowingLimit; at the end every gang
-// that fits the empty cluster alone and whose members all arrived has run.
+// kube-scheduler: thousands of random runs (fixed seeds) with gangs arriving in any order, members
+// late, missing or replaced before bind, nodes vanishing mid-gang, completions and preemption. After
+// every event: no gang partly bound, no GPU double-booked, no ClusterQueue above nominal +
+// borrowingLimit; at the end every gang that fits the empty cluster alone and whose members all
+// arrived has run.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -162,6 +163,20 @@ class Run {
       } else if (what == 6 && removed) {
         v = Apply(NodeAdded{*removed});
         removed.reset();
+      } else if (what == 7 && Pick(0, 2) == 0) {
+        // A member leaves before it is bound and its controller replaces it (a new pod, a new UID).
+        std::vector<Pod> unbound;
+        for (const auto& [uid, pod] : driver_->pods()) {
+          if (pod.node_name.empty()) unbound.push_back(pod);
+        }
+        if (!unbound.empty()) {
+          Pod pod = unbound[static_cast<std::size_t>(Pick(0, static_cast<int>(unbound.size()) - 1))];
+          v = Apply(PodDeleted{pod.uid});
+          pod.name += "-r" + std::to_string(++replacements_);
+          pod.uid = "uid-" + pod.name;
+          pod.annotations.clear();
+          if (v.empty()) v = Apply(PodCreated{pod});
+        }
       } else {
         v = Apply(TimeAdvanced{static_cast<Seconds>(Pick(1, 6))});
       }
@@ -324,6 +339,7 @@ class Run {
   std::map<std::string, Seconds> bound_since_;
   std::size_t handled_evictions_ = 0;
   bool uniform_priority_ = false;
+  int replacements_ = 0;
   bool starved_ = false;
 };
 
