@@ -1267,8 +1267,17 @@ FilterDecision Engine::Decide(const Pod& pod, const std::vector<std::string_view
     if (attempt == 0 && g.phase == GangPhase::Planned && g.at_barrier.empty()) {
       std::string node(target);
       g.excluded_nodes.insert(node);
+      const std::string key = g.key;
       s_->BreakPlan(g, Format("planned node {} was not offered; re-planning the whole gang", node));
       s_->Cycle(now);
+      // kube-scheduler's snapshot can lag (a node full of pods assumed a moment ago): the exclusion
+      // is a hint for this re-plan, not a ban. When the gang does not fit without the node, forget it,
+      // or the gang could never use that node again and a gang that fits the cluster would never run.
+      if (auto again = s_->gangs.find(key); again != s_->gangs.end() && again->second.phase != GangPhase::Planned) {
+        again->second.excluded_nodes.clear();
+        again->second.blocked_epoch = 0;  // the next cycle may plan on it again
+        s_->cycle_dirty = true;
+      }
       continue;
     }
     out.reason = Format("gang {}: planned node {} was not offered", g.key, target);
