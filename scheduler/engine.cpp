@@ -164,19 +164,47 @@ std::optional<DeviceAssignment> DecodeDevices(std::string_view text) {
   return d;
 }
 
-std::string NodeIneligibility(const Pod& pod, const Node& node) {
-  if (node.unschedulable) return "node is cordoned (unschedulable)";
-  if (!node.ready) return "node is not ready";
+namespace {
+
+// The pod's device request, with the GPU models its node selector or required affinity allows on
+// GPU Feature Discovery's nvidia.com/gpu.product label (so placement policies see the constraint).
+std::expected<topology::DeviceRequest, std::string> RequestOf(const Pod& pod) {
+  constexpr std::string_view kGpuProduct = "nvidia.com/gpu.product";
+  auto req = topology::DeviceRequestFromPod(pod.requests, pod.annotations);
+  if (!req) return req;
+  if (auto it = pod.node_selector.find(std::string(kGpuProduct)); it != pod.node_selector.end()) {
+    req->gpu_models = {it->second};
+  } else if (pod.required_node_affinity.size() == 1) {
+    for (const auto& r : pod.required_node_affinity.front()) {
+      if (r.key == kGpuProduct && r.op == NodeSelectorRequirement::Operator::In) req->gpu_models = r.values;
+    }
+  }
+  return req;
+}
+
+}  // namespace
+
+namespace {
+
+// kube-scheduler's node eligibility checks; the reason is written only when asked for (filters call
+// this for every node, and a reason costs an allocation).
+bool Eligible(const Pod& pod, const Node& node, std::string* reason) {
+  auto fail = [&](auto&& make) {
+    if (reason != nullptr) *reason = make();
+    return false;
+  };
+  if (node.unschedulable) return fail([] { return std::string("node is cordoned (unschedulable)"); });
+  if (!node.ready) return fail([] { return std::string("node is not ready"); });
   for (const auto& taint : node.taints) {
     if (taint.effect == TaintEffect::PreferNoSchedule) continue;
     if (!TaintTolerated(taint, pod.tolerations)) {
-      return Format("node has taint {}={} that the pod does not tolerate", taint.key, taint.value);
+      return fail([&] { return Format("node has taint {}={} that the pod does not tolerate", taint.key, taint.value); });
     }
   }
   for (const auto& [key, value] : pod.node_selector) {
     auto it = node.labels.find(key);
     if (it == node.labels.end() || it->second != value) {
-      return Format("node does not match nodeSelector {}={}", key, value);
+      return fail([&] { return Format("node does not match nodeSelector {}={}", key, value); });
     }
   }
   if (!pod.required_node_affinity.empty()) {
@@ -195,10 +223,20 @@ std::string NodeIneligibility(const Pod& pod, const Node& node) {
         break;
       }
     }
-    if (!any) return "node does not match the pod's required node affinity";
+    if (!any) return fail([] { return std::string("node does not match the pod's required node affinity"); });
   }
-  return {};
+  return true;
 }
+
+}  // namespace
+
+std::string NodeIneligibility(const Pod& pod, const Node& node) {
+  std::string reason;
+  Eligible(pod, node, &reason);
+  return reason;
+}
+
+bool NodeEligible(const Pod& pod, const Node& node) { return Eligible(pod, node, nullptr); }
 
 std::string_view ToString(GangPhase phase) {
   switch (phase) {
@@ -284,6 +322,26 @@ struct Engine::State {
   std::uint64_t epoch = 1;
   Actions actions;
   MetricsSink* metrics = nullptr;
+  // Gangs that may need the cycle or a timer: every gang but those running with every member bound.
+  // The cycle, timeouts and wake-ups walk these instead of every gang.
+  // Keyed by gang key (a stable order); the pointers are into `gangs`, whose nodes do not move, and
+  // a gang leaves this map before it leaves `gangs`.
+  std::map<std::string, Gang*, std::less<>> unsettled;
+
+  void Mark(Gang& g) { unsettled.try_emplace(g.key, &g); }
+
+  // Calls f for each unsettled gang (f may mark gangs; it must not erase gangs).
+  template <typename F>
+  void ForUnsettled(F&& f) {
+    for (auto& [key, g] : unsettled) f(*g);
+  }
+
+  void PruneSettled() {
+    std::erase_if(unsettled, [&](const auto& entry) {
+      const Gang& g = *entry.second;
+      return g.phase == GangPhase::Running && !g.evicted && UnboundMembers(g) == 0;
+    });
+  }
   Seconds latest = 0;  // the latest `now` seen (times in state are stamped with it)
 
   void See(Seconds now) { latest = std::max(latest, now); }
@@ -384,6 +442,7 @@ struct Engine::State {
 
   // Drops a plan that has not bound: reservations and quota released, the gang back in its queue.
   void BreakPlan(Gang& g, const std::string& why) {
+    Mark(g);
     for (const auto& uid : g.planned) {
       if (g.at_barrier.contains(uid)) g.failed_binds[uid] = why;
       ReleaseHeld(uid);
@@ -420,6 +479,7 @@ struct Engine::State {
 
   // Recomputes what a gang's members and PodGroup say: size, timeout, queue, priority, phase.
   void Refresh(Gang& g) {
+    Mark(g);
     g.blocked_epoch = 0;
     const Pod* first = FirstMember(g);
     if (first == nullptr) return;
@@ -514,8 +574,9 @@ struct Engine::State {
       if (std::ranges::none_of(distinct, [&](const Pod* d) { return SameConstraints(*d, *p); })) distinct.push_back(p);
     }
     std::set<std::string> held_by_others;
-    for (const auto& [key, other] : gangs) {
-      if (&other != &g && other.phase == GangPhase::Preempting) held_by_others.insert(other.held_nodes.begin(), other.held_nodes.end());
+    for (const auto& [key, other] : unsettled) {
+      if (other == &g || other->phase != GangPhase::Preempting) continue;
+      held_by_others.insert(other->held_nodes.begin(), other->held_nodes.end());
     }
     return [this, distinct = std::move(distinct), excluded = g.excluded_nodes,
             held_by_others = std::move(held_by_others)](NodeId n) {
@@ -524,7 +585,7 @@ struct Engine::State {
       if (!excluded.empty() && excluded.contains(node->name)) return false;
       if (!held_by_others.empty() && held_by_others.contains(node->name)) return false;
       for (const Pod* p : distinct) {
-        if (!NodeIneligibility(*p, *node).empty()) return false;
+        if (!NodeEligible(*p, *node)) return false;
       }
       return true;
     };
@@ -546,7 +607,7 @@ struct Engine::State {
     std::vector<std::vector<std::string>> set_uids;
     for (const auto& uid : uids) {
       const Pod& pod = pods.at(uid);
-      auto req = topology::DeviceRequestFromPod(pod.requests, pod.annotations);
+      auto req = RequestOf(pod);
       if (!req) return std::unexpected(Format("pod {}: {}", pod.Key(), req.error()));
       bool found = false;
       for (std::size_t i = 0; i < sets.size(); ++i) {
@@ -572,6 +633,11 @@ struct Engine::State {
       req.member = sets[0].member;
       topology::ApplyTopologyAnnotations(req, first.annotations);
       req.node_filter = std::move(filter);
+      if (options.placement) {
+        req.node_cost = [&t, &req, policy = options.placement.get()](NodeId n) {
+          return policy->Cost(n, t.StateVersion(n), t.node(n), t.state(n), req.member, req.members);
+        };
+      }
       auto plan = topology::PlaceGang(t, req);
       if (!plan) return std::unexpected(plan.error().reason);
       for (std::size_t i = 0; i < plan->members.size(); ++i) out.emplace_back(set_uids[0][i], plan->members[i]);
@@ -611,6 +677,7 @@ struct Engine::State {
   void Admitted(Gang& g, Seconds now) {
     if (metrics) metrics->WorkloadAdmitted(g.cluster_queue, std::max<Seconds>(0, now - g.queued_since));
     g.phase = GangPhase::Planned;
+    Mark(g);
     ++epoch;
     g.deadline = now + TimeoutOf(g);
     g.failed_binds.clear();
@@ -770,6 +837,7 @@ struct Engine::State {
       }
       ReleaseQuota(v);
       v.evicted = true;
+      Mark(v);
       actions.evictions.push_back({v.key, LiveUids(v), why});
       actions.statuses.push_back({v.key, "Evicted", why});
       waiting.insert(key);
@@ -786,6 +854,7 @@ struct Engine::State {
       }
     }
     g.phase = GangPhase::Preempting;
+    Mark(g);
     g.victims = std::move(waiting);
     g.held_nodes.clear();
     for (const auto& [uid, m] : *plan) g.held_nodes.insert(trial.node(m.node).name);
@@ -830,8 +899,8 @@ struct Engine::State {
   }
 
   void Timeouts(Seconds now) {
-    for (auto& [key, g] : gangs) {
-      if (g.phase != GangPhase::Planned || now <= g.deadline) continue;
+    ForUnsettled([&](Gang& g) {
+      if (g.phase != GangPhase::Planned || now <= g.deadline) return;
       const std::string why = Format("bind barrier timed out: {} of {} members reached bind", g.at_barrier.size(),
                                           g.planned.size());
       g.failures++;
@@ -845,23 +914,24 @@ struct Engine::State {
       g.reason = Format("{}; retrying after {}s of backoff", why, delay);
       g.unblock = "every member reaching bind within the timeout";
       actions.statuses.push_back({g.key, "BarrierTimeout", g.reason});
-    }
+    });
   }
 
   void Cycle(Seconds now) {
     EnsureTopology();
     cycle_dirty = false;
-    for (auto& [key, g] : gangs) {
+    ForUnsettled([&](Gang& g) {
       if (g.phase == GangPhase::Preempting) AdvancePreemptor(g, now);
       else if (g.phase == GangPhase::Running) PlanExtras(g);
-    }
+    });
+    PruneSettled();
     // Queue order per ClusterQueue; gangs outside Kueue form the "" queue.
     std::map<std::string, std::vector<Gang*>> queues;
-    for (auto& [key, g] : gangs) {
-      if (g.phase != GangPhase::Queued || g.evicted) continue;
-      if (g.backoff_until > now) continue;
+    ForUnsettled([&](Gang& g) {
+      if (g.phase != GangPhase::Queued || g.evicted) return;
+      if (g.backoff_until > now) return;
       queues[g.cluster_queue].push_back(&g);
-    }
+    });
     for (auto& [cq, list] : queues) {
       std::ranges::sort(list, [](const Gang* a, const Gang* b) {
         if (a->priority != b->priority) return a->priority > b->priority;
@@ -882,7 +952,8 @@ struct Engine::State {
 
   Seconds NextWakeup() const {
     Seconds next = std::numeric_limits<Seconds>::infinity();
-    for (const auto& [key, g] : gangs) {
+    for (const auto& [key, gang] : unsettled) {
+      const Gang& g = *gang;
       if (g.phase == GangPhase::Queued && g.backoff_until > 0) next = std::min(next, g.backoff_until);
       if (g.phase == GangPhase::Planned) next = std::min(next, g.deadline);
     }
@@ -895,9 +966,9 @@ struct Engine::State {
     EnsureTopology();
     Timeouts(now);
     bool backoff_expired = false;
-    for (const auto& [key, g] : gangs) {
+    ForUnsettled([&](const Gang& g) {
       if (g.phase == GangPhase::Queued && g.backoff_until > last_wakeup_check && g.backoff_until <= now) backoff_expired = true;
-    }
+    });
     last_wakeup_check = now;
     if (cycle_dirty || backoff_expired) Cycle(now);
   }
@@ -935,7 +1006,8 @@ struct Engine::State {
     }
     if (g.members.empty()) {
       ReleaseQuota(g);
-      gangs.erase(it);
+      unsettled.erase(g.key);
+      gangs.erase(it);  // after leaving `unsettled`, which points into it
     } else {
       Refresh(g);
     }
@@ -970,6 +1042,9 @@ struct Engine::State {
     }
     const bool now_bound = !pod.node_name.empty();
     if (existing == pods.end()) {
+      if (options.placement) {
+        if (auto req = RequestOf(pod)) options.placement->Observe(*req);
+      }
       pods.emplace(uid, pod);
       Gang& g = GangFor(pod, now);
       gang_of[uid] = g.key;
@@ -1192,8 +1267,17 @@ FilterDecision Engine::Decide(const Pod& pod, const std::vector<std::string_view
     if (attempt == 0 && g.phase == GangPhase::Planned && g.at_barrier.empty()) {
       std::string node(target);
       g.excluded_nodes.insert(node);
+      const std::string key = g.key;
       s_->BreakPlan(g, Format("planned node {} was not offered; re-planning the whole gang", node));
       s_->Cycle(now);
+      // kube-scheduler's snapshot can lag (a node full of pods assumed a moment ago): the exclusion
+      // is a hint for this re-plan, not a ban. When the gang does not fit without the node, forget it,
+      // or the gang could never use that node again and a gang that fits the cluster would never run.
+      if (auto again = s_->gangs.find(key); again != s_->gangs.end() && again->second.phase != GangPhase::Planned) {
+        again->second.excluded_nodes.clear();
+        again->second.blocked_epoch = 0;  // the next cycle may plan on it again
+        s_->cycle_dirty = true;
+      }
       continue;
     }
     out.reason = Format("gang {}: planned node {} was not offered", g.key, target);

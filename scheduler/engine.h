@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policies/placement.h"
 #include "quota/quota_state.h"
 #include "scheduler/cluster_state.h"
 #include "scheduler/model.h"
@@ -35,6 +36,8 @@ std::optional<topology::DeviceAssignment> DecodeDevices(std::string_view text);
 // not-ready nodes, NoSchedule/NoExecute taints without toleration, nodeSelector, required affinity.
 // Returns the reason a node is not eligible, or empty.
 std::string NodeIneligibility(const Pod& pod, const Node& node);
+// The same check without the reason (no allocation), for filters over every node.
+bool NodeEligible(const Pod& pod, const Node& node);
 
 struct EngineOptions {
   std::vector<topology::FabricLevel> levels;      // fabric levels for the topology built from nodes
@@ -42,6 +45,9 @@ struct EngineOptions {
   Seconds backoff_initial = 1;                    // first requeue delay after a barrier timeout
   Seconds backoff_max = 300;
   bool preemption = true;
+  // Chooses the node for a gang that fits on one node (nullptr: the tightest node). It sees every
+  // pod the engine learns of (Observe) and is called only from engine calls.
+  std::shared_ptr<policies::PlacementPolicy> placement;
 };
 
 enum class GangPhase {

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "config/cluster_file.h"
 #include "simulations/openb_trace.h"
 #include "simulations/philly_trace.h"
 #include "simulations/reference_results.h"
@@ -32,6 +33,63 @@ constexpr std::string_view kHeliosNote =
 
 LoadError Unsupported(const Scenario& s, std::string what) {
   return LoadError{s.file, 0, std::move(what)};
+}
+
+// The cluster file loader's errors are "FILE:LINE: ..." already.
+std::expected<config::ClusterSnapshot, LoadError> LoadSnapshot(const std::string& path) {
+  auto snap = config::LoadClusterFile(path);
+  if (!snap) {
+    std::string message = snap.error();
+    if (message.starts_with(path + ": ")) message.erase(0, path.size() + 2);
+    return std::unexpected(LoadError{path, 0, std::move(message)});
+  }
+  return std::move(*snap);
+}
+
+TraceNode TraceNodeOf(const Node& node) {
+  TraceNode t;
+  t.name = node.name;
+  t.capacity = node.allocatable;
+  t.gpus = static_cast<std::int32_t>(node.allocatable.Get(kResourceGPU));
+  if (auto m = node.labels.find("nvidia.com/gpu.product"); m != node.labels.end()) t.gpu_model = m->second;
+  for (const auto& [k, v] : node.labels) t.labels.emplace_back(k, v);
+  t.snapshot = node;
+  return t;
+}
+
+// Pods of a snapshot as jobs at time 0 that never depart: members of one pod group (scheduler-plugins
+// or Kueue plain-pod label) form one gang; running pods of any scheduler hold their capacity;
+// pending pods of other schedulers and finished pods are left out.
+std::vector<TraceJob> SnapshotJobs(const config::ClusterSnapshot& snap, std::vector<std::string>& notes) {
+  std::map<std::string, std::size_t> by_group;
+  std::vector<TraceJob> jobs;
+  std::size_t skipped = 0;
+  for (const Pod& pod : snap.pods) {
+    if (pod.Finished() || (pod.node_name.empty() && !pod.scheduler_name.empty() && pod.scheduler_name != "platoon")) {
+      ++skipped;
+      continue;
+    }
+    std::string group;
+    for (const char* key : {"scheduling.x-k8s.io/pod-group", "kueue.x-k8s.io/pod-group-name"}) {
+      if (auto l = pod.labels.find(key); l != pod.labels.end() && !l->second.empty()) group = l->second;
+    }
+    const std::string key = group.empty() ? "pod/" + pod.Key() : pod.namespace_ + "/" + group;
+    auto [it, added] = by_group.try_emplace(key, jobs.size());
+    if (added) {
+      TraceJob job;
+      job.name = group.empty() ? pod.name : group;
+      if (auto q = pod.labels.find("kueue.x-k8s.io/queue-name"); q != pod.labels.end()) job.queue = pod.namespace_ + "/" + q->second;
+      jobs.push_back(std::move(job));
+    }
+    TraceJob& job = jobs[it->second];
+    PodSet set;
+    set.request = pod.requests;
+    set.gpus = static_cast<std::int32_t>(pod.requests.Get(kResourceGPU));
+    job.pod_sets.push_back(std::move(set));
+    job.snapshot_pods.push_back(pod);
+  }
+  if (skipped > 0) notes.push_back(Format("{} finished pod(s) or pending pod(s) of other schedulers were left out.", skipped));
+  return jobs;
 }
 
 }  // namespace
@@ -78,8 +136,12 @@ std::expected<ScenarioInputs, LoadError> LoadScenarioInputs(const Scenario& s) {
     }
     case ClusterSource::Topology:
       return std::unexpected(Unsupported(s, "cluster.topology: topology files are read by platoon's config loader, not here"));
-    case ClusterSource::KubectlNodes:
-      return std::unexpected(Unsupported(s, "cluster.kubectl_nodes: node snapshots are read by platoon's Node parser, not here"));
+    case ClusterSource::KubectlNodes: {
+      auto snap = LoadSnapshot(s.cluster_path);
+      if (!snap) return std::unexpected(snap.error());
+      for (const Node& node : snap->nodes) in.nodes.push_back(TraceNodeOf(node));
+      break;
+    }
   }
 
   switch (s.workload) {
@@ -114,8 +176,14 @@ std::expected<ScenarioInputs, LoadError> LoadScenarioInputs(const Scenario& s) {
       in.workload_name = std::filesystem::path(s.workload_path).stem().string();
       break;
     }
-    case WorkloadSource::KubectlPods:
-      return std::unexpected(Unsupported(s, "workload.kubectl_pods: pod snapshots are read by platoon's Pod parser, not here"));
+    case WorkloadSource::KubectlPods: {
+      auto snap = LoadSnapshot(s.workload_path);
+      if (!snap) return std::unexpected(snap.error());
+      in.jobs = SnapshotJobs(*snap, in.notes);
+      in.report.rows_loaded = snap->pods.size();
+      in.workload_name = std::filesystem::path(s.workload_path).stem().string();
+      break;
+    }
   }
   if (s.protocol == ProtocolKind::Replay) {
     std::stable_sort(in.jobs.begin(), in.jobs.end(),

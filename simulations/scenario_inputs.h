@@ -25,9 +25,8 @@ struct ScenarioInputs {
   std::vector<std::string> notes;   // attribution and caveats for the report
 };
 
-// Loads what the scenario names. Cluster sources this folder does not parse (a topology file, a
-// kubectl nodes or pods snapshot) are reported as errors naming the source, so the caller can hand
-// them to the project's own parsers instead.
+// Loads what the scenario names. Snapshots (kubectl_nodes, kubectl_pods) are read with platoon's
+// cluster file loader; a topology file as the cluster is not supported here and is reported so.
 std::expected<ScenarioInputs, LoadError> LoadScenarioInputs(const Scenario& scenario);
 
 // 8-GPU nodes for each VC ("philly-<vc>-<i>", labelled kPhillyVcLabel=<vc>), in VC file order.

@@ -6,7 +6,10 @@
 #include <utility>
 #include <vector>
 
+#include <optional>
+
 #include "quota/resources.h"
+#include "scheduler/model.h"
 
 namespace platoon::sim {
 
@@ -24,6 +27,9 @@ struct TraceNode {
   std::int32_t gpus = 0;
   std::string gpu_model;  // "" for a node without GPUs
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by key
+  // From a `kubectl get nodes -o json` snapshot: the Node as the API server had it (taints,
+  // unschedulable, every label), used instead of one built from the fields above.
+  std::optional<Node> snapshot;
   friend bool operator==(const TraceNode&, const TraceNode&) = default;
 };
 
@@ -52,6 +58,10 @@ struct TraceJob {
   std::string model_name;               // Philly's (synthetic) model name; "" if none
   double work_gpu_seconds = 0;          // Philly `service`; 0 when the trace has none
   std::int64_t trace_scheduled_ms = -1; // when the trace says it was scheduled; -1 if unknown
+  // From a pod snapshot: the pods as the API server had them (namespace, labels, affinity,
+  // tolerations, priority; node_name set for a pod already running), used instead of pods built
+  // from pod_sets (which still describe their requests for the metrics).
+  std::vector<Pod> snapshot_pods;
 
   std::int32_t TotalPods() const;
   std::int64_t TotalGpuMilli() const;

@@ -146,8 +146,8 @@ std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangR
 
   Search s{topo, req, std::vector<int>(topo.node_count(), 0), std::vector<std::int64_t>(topo.node_count() + 1, 0)};
   for (NodeId n = 0; n < topo.node_count(); ++n) {
-    if (req.node_filter && !req.node_filter(n)) continue;
     s.cap[n] = Capacity(topo.node(n), state_of(n), req.member, req.members);
+    if (s.cap[n] > 0 && req.node_filter && !req.node_filter(n)) s.cap[n] = 0;  // the costlier check last
   }
   for (NodeId n = 0; n < topo.node_count(); ++n) s.prefix[n + 1] = s.prefix[n] + s.cap[n];
 
@@ -158,8 +158,11 @@ std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangR
     if (level == depth) {
       NodeId best = 0;
       int best_cap = std::numeric_limits<int>::max();
+      double best_cost = std::numeric_limits<double>::infinity();
       for (NodeId n = 0; n < topo.node_count(); ++n) {
-        if (s.cap[n] >= req.members && s.cap[n] < best_cap) best = n, best_cap = s.cap[n];
+        if (s.cap[n] < req.members) continue;
+        const double cost = req.node_cost ? req.node_cost(n) : 0.0;
+        if (cost < best_cost || (cost == best_cost && s.cap[n] < best_cap)) best = n, best_cap = s.cap[n], best_cost = cost;
       }
       if (best_cap != std::numeric_limits<int>::max()) {
         layout.emplace_back(best, req.members);

@@ -25,6 +25,9 @@ struct GangRequest {
   std::string preferred_level;  // try inside one such domain first, spill above it when needed
   // Optional eligibility from the engine (taints, selectors, node affinity). Empty: every node.
   std::function<bool(NodeId)> node_filter;
+  // Optional placement policy for a gang that fits on one node: among the nodes that can hold every
+  // member, the lowest cost wins (ties: the tightest, then the lowest id). Empty: the tightest node.
+  std::function<double(NodeId)> node_cost;
 };
 
 // Reads the Kueue annotations into a request's level fields (absent annotations leave them empty).

@@ -2,6 +2,7 @@
 #include "topology/topology.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <numeric>
 #include <unordered_set>
@@ -94,6 +95,8 @@ std::expected<Topology, std::string> Topology::Build(std::vector<FabricLevel> le
   }
 
   // Accounting.
+  t.versions_.assign(t.nodes_.size(), 0);
+  for (NodeId n = 0; n < t.nodes_.size(); ++n) t.Touch(n);
   t.states_.reserve(t.nodes_.size());
   t.node_free_.assign(t.nodes_.size(), 0);
   for (NodeId n = 0; n < t.nodes_.size(); ++n) {
@@ -269,12 +272,19 @@ int Topology::SetDiameter(const std::vector<GpuRef>& gpus) const {
   return hops;
 }
 
+void Topology::Touch(NodeId n) {
+  static std::atomic<std::uint64_t> counter{0};
+  versions_[n] = ++counter;
+}
+
 void Topology::SetUnusable(NodeId n, std::string reason) {
+  Touch(n);
   nodes_[n].unusable_reason = reason.empty() ? std::string("marked unusable") : std::move(reason);
 }
 
 std::expected<void, std::string> Topology::UpdateNode(NodeId n, NodeHardware hw) {
   if (n >= nodes_.size()) return std::unexpected("unknown node id");
+  Touch(n);
   NodeHardware& cur = nodes_[n];
   if (hw.usable()) {
     if (auto ok = Finalize(hw); !ok) hw.unusable_reason = ok.error();
@@ -311,6 +321,7 @@ void Topology::AdjustFree(NodeId n, int delta) {
 std::expected<void, std::string> Topology::Reserve(NodeId n, const DeviceAssignment& a) {
   if (n >= nodes_.size()) return std::unexpected("unknown node id");
   if (auto ok = Apply(nodes_[n], states_[n], a); !ok) return ok;
+  Touch(n);
   AdjustFree(n, FreeWholeGpus(nodes_[n], states_[n]) - node_free_[n]);
   return {};
 }
@@ -318,6 +329,7 @@ std::expected<void, std::string> Topology::Reserve(NodeId n, const DeviceAssignm
 std::expected<void, std::string> Topology::Release(NodeId n, const DeviceAssignment& a) {
   if (n >= nodes_.size()) return std::unexpected("unknown node id");
   if (auto ok = Revert(nodes_[n], states_[n], a); !ok) return ok;
+  Touch(n);
   AdjustFree(n, FreeWholeGpus(nodes_[n], states_[n]) - node_free_[n]);
   return {};
 }

@@ -70,6 +70,9 @@ class Topology {
   std::size_t node_count() const { return nodes_.size(); }
   const NodeHardware& node(NodeId n) const { return nodes_[n]; }
   const NodeDeviceState& state(NodeId n) const { return states_[n]; }
+  // Changes whenever node `n`'s hardware or device state changes, and never repeats in the process
+  // (across topologies and rebuilds), so a policy may cache per node on it.
+  std::uint64_t StateVersion(NodeId n) const { return versions_[n]; }
   const Graph& graph() const { return graph_; }
   std::optional<NodeId> FindNode(std::string_view name) const;
   // The domain holding node `n` at `level` (kRootLevel: the root).
@@ -115,11 +118,13 @@ class Topology {
 
  private:
   void AdjustFree(NodeId n, int delta);
+  void Touch(NodeId n);
 
   std::vector<FabricLevel> levels_;
   std::vector<Domain> domains_;                // [0] is the root
   std::vector<NodeHardware> nodes_;
   std::vector<NodeDeviceState> states_;
+  std::vector<std::uint64_t> versions_;        // per node, from a process-wide counter
   std::vector<DomainId> node_domains_;         // nodes x levels, row-major
   std::vector<int> node_free_;                 // whole GPUs free per node (as counted in domains)
   std::unordered_map<std::string, NodeId> by_name_;

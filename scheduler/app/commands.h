@@ -12,6 +12,7 @@ namespace platoon::app {
 int RunServe(const std::vector<std::string_view>& args);
 int RunCheck(const std::vector<std::string_view>& args);
 int RunExplain(const std::vector<std::string_view>& args);
+int RunSimulate(const std::vector<std::string_view>& args);
 
 // Minimal GNU-style flag parsing shared by the subcommands: --name value, --name=value, and
 // boolean --name. Unknown flags are an error naming the flag.

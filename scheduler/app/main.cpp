@@ -1,4 +1,4 @@
-// The platoon command line: `platoon serve | check | explain`, each with --help; `platoon --version`.
+// The platoon command line: `platoon serve | check | explain | simulate`, each with --help; `platoon --version`.
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  serve    answer kube-scheduler's extender calls (filter, prioritize, bind, preempt) over HTTP\n"
     "  check    validate a platoon config, cluster file or manifest and print what it resolves to\n"
     "  explain  pending gangs of a cluster snapshot per ClusterQueue: position, reason, what unblocks it\n"
+    "  simulate replay a scenario (trace, quota, policies) on the engine and write a report\n"
     "\n"
     "Options:\n"
     "  --help       show this help (also: platoon <command> --help)\n"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return platoon::app::RunServe(rest);
   if (command == "check") return platoon::app::RunCheck(rest);
   if (command == "explain") return platoon::app::RunExplain(rest);
+  if (command == "simulate") return platoon::app::RunSimulate(rest);
   std::fprintf(stderr, "platoon: unknown command \"%.*s\"\n\n%s", static_cast<int>(command.size()), command.data(), kUsage);
   return 2;
 }

@@ -63,7 +63,10 @@ class ExtenderService {
 
   // Hands filter, prioritize and bind to the gang engine (preempt stays with the node cache). `clock`
   // gives the engine's `now` in seconds. Call before serving. A bind then waits (holding one server
-  // thread) until its whole gang reached bind, the barrier times out, or the plan breaks.
+  // thread) until its whole gang reached bind, the barrier times out, or the plan breaks, so
+  // extender.threads must exceed the largest gang plus the gangs binding at once: attaching logs the
+  // limit, and a warning (and platoon_bind_barrier_thread_warnings_total) says when waiting binds
+  // leave at most one spare thread.
   void AttachEngine(std::unique_ptr<engine::Engine> engine, std::function<double()> clock);
   bool has_engine() const { return engine_ != nullptr; }
   // Live mode: posts a released pod's Binding to the API server (kube-scheduler's bindVerb makes
@@ -76,12 +79,31 @@ class ExtenderService {
   void SetAccepting(bool accepting) { accepting_ = accepting; }
   // GET /debug/pending: the engine's pending gangs per ClusterQueue as JSON; 404 without an engine.
   Reply DebugPending();
-  // Runs f with exclusive access to the engine (loaders feed it nodes, pods, PodGroups, quota).
+  // Runs f with exclusive access to the engine (loaders feed it nodes, pods, PodGroups, quota). What
+  // f changed may decide waiting binds (a node gone breaks a plan, time passing times a barrier out),
+  // so they are woken to ask the engine again.
   template <typename F>
   auto WithEngine(F&& f) {
     std::lock_guard lock(mutex_);
+    struct Wake {
+      ExtenderService& s;
+      ~Wake() { s.EngineChangedLocked(); }
+    } wake{*this};
     return f(*engine_);
   }
+
+  // Binds waiting at the co-bind barrier: how many, and how many have asked the engine since its
+  // last change (filter, WithEngine, a bind that released or failed). When the two are equal every
+  // waiting bind has seen the current state, so nothing changes until the next call: a quiescent
+  // point for drivers and tests.
+  struct BarrierWaiters {
+    std::size_t waiting = 0;
+    std::size_t up_to_date = 0;
+  };
+  BarrierWaiters Waiters();
+  // Fails every waiting bind and every bind that arrives later ("shutting down"), so server threads
+  // return before the server stops. Called by ExtenderServer::Stop.
+  void StopWaiting();
 
   const config::ExtenderSettings& settings() const { return settings_; }
   // Runs f with exclusive access to the state (for loaders and debug views).
@@ -103,7 +125,14 @@ class ExtenderService {
   std::function<double()> clock_;
   Binder binder_;
   std::atomic<bool> accepting_{true};
-  std::condition_variable bind_cv_;  // woken when a gang's barrier releases
+  void EngineChangedLocked();  // mutex_ held
+  void BindStartedWaitingLocked(const std::string& barrier);  // mutex_ held
+  bool thread_warning_armed_ = true;
+  std::condition_variable bind_cv_;  // woken when the engine changed (a barrier may have released)
+  std::uint64_t engine_version_ = 0;
+  std::uint64_t next_bind_ = 0;
+  std::map<std::uint64_t, std::uint64_t> waiting_binds_;  // bind serial -> engine version it last saw
+  bool stop_waiting_ = false;
   std::map<std::pair<std::string, std::string>, prometheus::Gauge*> pending_seen_;  // (queue, status)
 };
 

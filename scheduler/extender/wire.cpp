@@ -1,6 +1,9 @@
 // extender/v1 request decoding (simdjson DOM, Go-style leniency) and response encoding.
 #include "scheduler/extender/wire.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include <charconv>
 
 #include "config/k8s_json.h"
@@ -122,8 +125,13 @@ std::string_view WireErrorKindName(WireErrorKind kind) {
 }
 
 std::expected<element, WireError> WireDecoder::Parse(std::string_view body) {
-  buffer_ = simdjson::padded_string(body);
-  auto parsed = parser_.parse(buffer_);
+  // One padded buffer per decoder, grown as needed: a fresh one per request was a malloc and page
+  // faults for every 80 KB filter body. The parser reads up to SIMDJSON_PADDING bytes past the end.
+  if (buffer_.data() == nullptr || buffer_.size() < body.size())
+    buffer_ = simdjson::padded_string(std::max({body.size(), 2 * buffer_.size(), std::size_t{4096}}));
+  std::memcpy(buffer_.data(), body.data(), body.size());
+  std::memset(buffer_.data() + body.size(), 0, simdjson::SIMDJSON_PADDING);
+  auto parsed = parser_.parse(buffer_.data(), body.size(), false);
   if (parsed.error())
     return std::unexpected(WireError{WireErrorKind::MalformedJson,
                                      std::string("request body is not valid JSON: ") + simdjson::error_message(parsed.error())});
@@ -144,6 +152,7 @@ std::expected<FilterArgs, WireError> WireDecoder::DecodeFilterArgs(std::string_v
   const bool have_nodes = Field(*root, "Nodes", nodes) && !nodes.is_null();
   if (have_names) {
     if (!names.is_array()) return std::unexpected(Wrong("NodeNames must be an array of strings"));
+    args.node_names.reserve(ArrayOf(names).size());
     for (element n : ArrayOf(names)) {
       if (!n.is_string()) return std::unexpected(Wrong("NodeNames must be an array of strings"));
       args.node_names.push_back(n.get_string().value_unsafe());

@@ -65,6 +65,9 @@ TEST_CASE("with the engine attached, a gang's binds wait at the barrier and bind
 
   auto second = filter("b");
   REQUIRE(second["NodeNames"].size() == 1);
+  // kube-scheduler keeps only NodeNames when a node passes: the other nodes are not listed.
+  CHECK(second["FailedAndUnresolvableNodes"].empty());
+  CHECK(second["FailedNodes"].empty());
   const std::string node_b = second["NodeNames"][0];
   auto again = filter("a");
   REQUIRE(again["NodeNames"].size() == 1);

@@ -78,3 +78,28 @@ TEST_CASE("filter results are written with the Go field names and null for the u
   CHECK(EncodeHostPriorityList({args.node_names[0]}, {7}) == R"([{"Host":"n1","Score":7}])");
   CHECK(EncodeBindingResult("") == R"({"Error":""})");
 }
+
+namespace platoon::extender {
+namespace {
+
+TEST_CASE("one decoder decodes bodies of any size in turn: empty, large, small, empty") {
+  WireDecoder decoder;
+  CHECK_FALSE(decoder.DecodeFilterArgs("").has_value());
+  std::string large = R"({"Pod":{"metadata":{"name":"p","namespace":"default","uid":"u"}},"Nodes":null,"NodeNames":[)";
+  for (int i = 0; i < 2000; ++i) large += (i ? ",\"node-" : "\"node-") + std::to_string(i) + "\"";
+  large += "]}";
+  auto big = decoder.DecodeFilterArgs(large);
+  REQUIRE(big.has_value());
+  CHECK(big->node_names.size() == 2000);
+  CHECK(big->node_names.back() == "node-1999");
+  auto small = decoder.DecodeFilterArgs(R"({"Pod":{"metadata":{"name":"q","uid":"v"}},"NodeNames":["n1"]})");
+  REQUIRE(small.has_value());
+  CHECK(small->pod.name == "q");
+  REQUIRE(small->node_names.size() == 1);
+  CHECK(small->node_names[0] == "n1");
+  CHECK_FALSE(decoder.DecodeFilterArgs("").has_value());
+  CHECK_FALSE(decoder.DecodeFilterArgs(R"({"Pod":{"metadata":{"name":"q"}},"NodeNames":["n1")").has_value());
+}
+
+}  // namespace
+}  // namespace platoon::extender
