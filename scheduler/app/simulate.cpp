@@ -77,14 +77,17 @@ std::string Fixed(double v) { return sim::Format("{:.2f}", v); }
 
 void PrintSummary(const sim::SimulationReport& report, bool fgd) {
   std::printf("%-24s %s\n", "policy", fgd ? "unallocated GPU % at 100 % arrived (mean over seeds)"
-                                          : "queue delay mean / p95 (s)   GPU util %   preemptions   stranded");
+                                          : "jobs started   queue delay mean / p95 (s)   GPU util %   preemptions   stranded");
   for (const auto& p : report.policies) {
     std::vector<double> unalloc, delay_mean, delay_p95, util;
     std::int64_t preemptions = 0, stranded = 0;
+    std::size_t jobs = 0, started = 0;
     for (const auto& run : p.runs) {
       const auto s = sim::Summarise(run);
       if (s.unallocated_gpu_pct_at_arrived100) unalloc.push_back(*s.unallocated_gpu_pct_at_arrived100);
       if (!s.queues.empty()) {
+        jobs += s.queues.back().jobs;
+        started += s.queues.back().started;
         delay_mean.push_back(s.queues.back().delay_s.mean);
         delay_p95.push_back(s.queues.back().delay_s.p95);
       }
@@ -96,7 +99,8 @@ void PrintSummary(const sim::SimulationReport& report, bool fgd) {
       const auto st = sim::StatsOverSeeds(unalloc);
       std::printf("%-24s %s (sd %s, %zu seeds)\n", p.policy.c_str(), Fixed(st.mean).c_str(), Fixed(st.sd).c_str(), st.seeds);
     } else {
-      std::printf("%-24s %12s / %-12s %10s %13lld %10lld\n", p.policy.c_str(),
+      const std::string ratio = std::to_string(started) + "/" + std::to_string(jobs);
+      std::printf("%-24s %12s %12s / %-12s %10s %13lld %10lld\n", p.policy.c_str(), ratio.c_str(),
                   Fixed(sim::StatsOverSeeds(delay_mean).mean).c_str(), Fixed(sim::StatsOverSeeds(delay_p95).mean).c_str(),
                   Fixed(sim::StatsOverSeeds(util).mean).c_str(), static_cast<long long>(preemptions),
                   static_cast<long long>(stranded));
@@ -195,6 +199,7 @@ int RunSimulate(const std::vector<std::string_view>& args) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!quiet) {
     PrintSummary(*report, scenario->protocol == sim::ProtocolKind::Fgd);
+    if (scenario->protocol != sim::ProtocolKind::Fgd) std::printf("(queueing delay over the jobs that started; means over seeds)\n");
     std::printf("\n%zu run(s) in %.1f s; wrote %s/summary.json, timeline.csv, report.html\n", runs, seconds, out.c_str());
   }
   return 0;
