@@ -13,19 +13,21 @@
 
 namespace platoon::policies {
 
-GpuNodeLoad LoadAfter(GpuNodeLoad load, const topology::DeviceRequest& req, int count) {
+GpuNodeLoad LoadAfter(const topology::NodeHardware& hw, GpuNodeLoad load, const topology::DeviceRequest& req,
+                      int count) {
+  const int milli = topology::EffectiveMilli(hw, req);  // a gpu-memory request in this node's milli
   for (int i = 0; i < count; ++i) {
     int whole = req.gpus;
     for (int& f : load.free_milli) {
       if (whole == 0) break;
       if (f == topology::kMilliPerGpu) f = 0, --whole;
     }
-    for (int d = 0; req.gpu_milli > 0 && d < std::max(1, req.fraction_devices); ++d) {
+    for (int d = 0; milli > 0 && d < std::max(1, req.fraction_devices); ++d) {
       int* fullest = nullptr;
       for (int& f : load.free_milli) {
-        if (f >= req.gpu_milli && (fullest == nullptr || f < *fullest)) fullest = &f;
+        if (f >= milli && (fullest == nullptr || f < *fullest)) fullest = &f;
       }
-      if (fullest != nullptr) *fullest -= req.gpu_milli;
+      if (fullest != nullptr) *fullest -= milli;
     }
     load.cpu_milli_free -= req.cpu_milli;
     load.memory_free -= req.memory_bytes;
@@ -60,9 +62,18 @@ Shares FreeShares(const topology::NodeHardware& hw, const GpuNodeLoad& load) {
   return s;
 }
 
-double GpuMilliTaken(const topology::DeviceRequest& req, int count) {
+}  // namespace
+
+double FreeShareAfter(const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
+                      const topology::DeviceRequest& req, int count) {
+  return FreeShares(hw, LoadAfter(hw, LoadOf(hw, state), req, count)).Mean();
+}
+
+namespace {
+
+double GpuMilliTaken(const topology::NodeHardware& hw, const topology::DeviceRequest& req, int count) {
   return count * (static_cast<double>(req.gpus) * topology::kMilliPerGpu +
-                  static_cast<double>(req.gpu_milli) * std::max(1, req.fraction_devices));
+                  static_cast<double>(topology::EffectiveMilli(hw, req)) * std::max(1, req.fraction_devices));
 }
 
 // What the GPUs of a node are busy with.
@@ -89,7 +100,7 @@ class BestFitPlacement final : public PlacementPolicy {
   std::string_view Name() const override { return "best-fit"; }
   double Cost(std::uint32_t, std::uint64_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
               const topology::DeviceRequest& req, int count) override {
-    return FreeShares(hw, LoadAfter(LoadOf(hw, state), req, count)).Mean();
+    return FreeShareAfter(hw, state, req, count);
   }
 };
 
@@ -98,7 +109,7 @@ class SpreadPlacement final : public PlacementPolicy {
   std::string_view Name() const override { return "spread"; }
   double Cost(std::uint32_t, std::uint64_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
               const topology::DeviceRequest& req, int count) override {
-    const Shares s = FreeShares(hw, LoadAfter(LoadOf(hw, state), req, count));
+    const Shares s = FreeShares(hw, LoadAfter(hw, LoadOf(hw, state), req, count));
     return -(s.gpu >= 0 ? s.gpu : s.Mean());
   }
 };
@@ -112,7 +123,7 @@ class DotProductPlacement final : public PlacementPolicy {
     const Shares free = FreeShares(hw, LoadOf(hw, state));
     double dot = 0;
     if (free.gpu >= 0 && hw.gpu_count > 0)
-      dot += free.gpu * GpuMilliTaken(req, count) / (static_cast<double>(hw.gpu_count) * topology::kMilliPerGpu);
+      dot += free.gpu * GpuMilliTaken(hw, req, count) / (static_cast<double>(hw.gpu_count) * topology::kMilliPerGpu);
     if (free.cpu >= 0) dot += free.cpu * static_cast<double>(req.cpu_milli * count) / static_cast<double>(hw.cpu_milli);
     if (free.memory >= 0)
       dot += free.memory * static_cast<double>(req.memory_bytes * count) / static_cast<double>(hw.memory_bytes);
@@ -128,9 +139,10 @@ class GpuPackingPlacement final : public PlacementPolicy {
               const topology::DeviceRequest& req, int count) override {
     const GpuUse use = UseOf(state);
     int tier = 2;
-    if (req.gpu_milli > 0 && use.shared && use.largest_partial_free >= req.gpu_milli) tier = 0;
+    const int milli = topology::EffectiveMilli(hw, req);
+    if (milli > 0 && use.shared && use.largest_partial_free >= milli) tier = 0;
     else if (use.whole || use.shared) tier = 1;
-    return tier + FreeShares(hw, LoadAfter(LoadOf(hw, state), req, count)).Mean();
+    return tier + FreeShareAfter(hw, state, req, count);
   }
 };
 
@@ -140,11 +152,11 @@ class GpuClusteringPlacement final : public PlacementPolicy {
   double Cost(std::uint32_t, std::uint64_t, const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
               const topology::DeviceRequest& req, int count) override {
     const GpuUse use = UseOf(state);
-    const bool shared_pod = req.gpu_milli > 0;
+    const bool shared_pod = topology::EffectiveMilli(hw, req) > 0;
     const bool same = shared_pod ? use.shared : use.whole;
     const bool other = shared_pod ? use.whole : use.shared;
     const int tier = same ? 0 : (other ? 2 : 1);
-    return tier + FreeShares(hw, LoadAfter(LoadOf(hw, state), req, count)).Mean();
+    return tier + FreeShareAfter(hw, state, req, count);
   }
 };
 
@@ -209,7 +221,7 @@ class FgdPlacement final : public PlacementPolicy {
     for (const auto& [k, cost] : e.after) {
       if (k == key) return cost;
     }
-    const GpuNodeLoad after = LoadAfter(e.load, req, count);
+    const GpuNodeLoad after = LoadAfter(hw, e.load, req, count);
     const double growth = ExpectedFragmentation(after, mix_) - e.before;
     const double score = std::floor(100.0 / (1.0 + std::exp(growth / 1000.0)));
     double cost = -score + TieRank(hw.name);

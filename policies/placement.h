@@ -17,9 +17,16 @@
 namespace platoon::policies {
 
 // What the devices of a node would look like after `count` pods of `req` land there, as the device
-// choice would take them: whole GPUs from the idle ones, a fraction best-fit on the fullest GPU that
-// still has room (ChooseDevices' rules; which idle GPU is taken does not change these loads).
-GpuNodeLoad LoadAfter(GpuNodeLoad load, const topology::DeviceRequest& req, int count);
+// choice would take them: whole GPUs from the idle ones, a fraction (or gpu-memory, in this node's
+// milli) best-fit on the fullest GPU that still has room (ChooseDevices' rules; which idle GPU is taken
+// does not change these loads).
+GpuNodeLoad LoadAfter(const topology::NodeHardware& hw, GpuNodeLoad load, const topology::DeviceRequest& req,
+                      int count);
+
+// The mean free share (GPU milli, CPU, memory, over those the node tracks; 0 when none) the node is
+// left with after `count` pods of `req`: what BestFit minimises.
+double FreeShareAfter(const topology::NodeHardware& hw, const topology::NodeDeviceState& state,
+                      const topology::DeviceRequest& req, int count);
 
 // Ranks the nodes that can hold a placement; lower cost wins. Not thread-safe (policies cache).
 class PlacementPolicy : public Policy {

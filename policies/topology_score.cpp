@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "policies/placement.h"
+
 namespace platoon::policies {
 
 namespace {
@@ -56,32 +58,8 @@ int FragmentationGradient::ScoreDevices(const topology::DeviceRequest& pod, cons
 }
 
 int BestFit::ScoreDevices(const topology::DeviceRequest& pod, const DeviceNodeView& node) const {
-  auto a = topology::ChooseDevices(node.hardware, node.state, pod);
-  if (!a) return 0;
-  const auto& hw = node.hardware;
-  double remaining = 0;
-  int parts = 0;
-  GpuNodeLoad load = LoadOf(hw, node.state);
-  double gpu_free = 0;
-  for (int f : load.free_milli) gpu_free += f;
-  const double gpu_cap = static_cast<double>(load.free_milli.size()) * topology::kMilliPerGpu;
-  if (gpu_cap > 0) {
-    const double taken = static_cast<double>(a->gpus.size()) * topology::kMilliPerGpu +
-                         static_cast<double>(a->shared_gpus.size()) * a->gpu_milli;
-    remaining += (gpu_free - taken) / gpu_cap;
-    ++parts;
-  }
-  if (hw.cpu_milli > 0) {
-    remaining += static_cast<double>(hw.cpu_milli - node.state.cpu_milli - pod.cpu_milli) / static_cast<double>(hw.cpu_milli);
-    ++parts;
-  }
-  if (hw.memory_bytes > 0) {
-    remaining += static_cast<double>(hw.memory_bytes - node.state.memory_bytes - pod.memory_bytes) /
-                 static_cast<double>(hw.memory_bytes);
-    ++parts;
-  }
-  if (parts == 0) return kMaxNodeScore;
-  return std::max(1, Clamp(kMaxNodeScore * (1.0 - remaining / parts)));
+  if (!topology::ChooseDevices(node.hardware, node.state, pod)) return 0;
+  return std::max(1, Clamp(kMaxNodeScore * (1.0 - FreeShareAfter(node.hardware, node.state, pod, 1))));
 }
 
 int TopologyLocality::ScoreDevices(const topology::DeviceRequest& pod, const DeviceNodeView& node) const {
