@@ -164,11 +164,9 @@ std::optional<DeviceAssignment> DecodeDevices(std::string_view text) {
   return d;
 }
 
-namespace {
-
 // The pod's device request, with the GPU models its node selector or required affinity allows on
 // GPU Feature Discovery's nvidia.com/gpu.product label (so placement policies see the constraint).
-std::expected<topology::DeviceRequest, std::string> RequestOf(const Pod& pod) {
+std::expected<topology::DeviceRequest, std::string> DeviceRequestOf(const Pod& pod) {
   constexpr std::string_view kGpuProduct = "nvidia.com/gpu.product";
   auto req = topology::DeviceRequestFromPod(pod.requests, pod.annotations);
   if (!req) return req;
@@ -181,8 +179,6 @@ std::expected<topology::DeviceRequest, std::string> RequestOf(const Pod& pod) {
   }
   return req;
 }
-
-}  // namespace
 
 namespace {
 
@@ -607,7 +603,7 @@ struct Engine::State {
     std::vector<std::vector<std::string>> set_uids;
     for (const auto& uid : uids) {
       const Pod& pod = pods.at(uid);
-      auto req = RequestOf(pod);
+      auto req = DeviceRequestOf(pod);
       if (!req) return std::unexpected(Format("pod {}: {}", pod.Key(), req.error()));
       bool found = false;
       for (std::size_t i = 0; i < sets.size(); ++i) {
@@ -1043,7 +1039,7 @@ struct Engine::State {
     const bool now_bound = !pod.node_name.empty();
     if (existing == pods.end()) {
       if (options.placement) {
-        if (auto req = RequestOf(pod)) options.placement->Observe(*req);
+        if (auto req = DeviceRequestOf(pod)) options.placement->Observe(*req);
       }
       pods.emplace(uid, pod);
       Gang& g = GangFor(pod, now);

@@ -32,6 +32,10 @@ inline constexpr std::string_view kDevicesAnnotation = "platoon.dev/devices";
 std::string EncodeDevices(const topology::DeviceAssignment& devices);
 std::optional<topology::DeviceAssignment> DecodeDevices(std::string_view text);
 
+// A pod's device request (topology::DeviceRequestFromPod) with the GPU models its node selector or its
+// one required node-affinity term allows on nvidia.com/gpu.product, as the engine places it.
+std::expected<topology::DeviceRequest, std::string> DeviceRequestOf(const Pod& pod);
+
 // Node eligibility as kube-scheduler's default filters see it (no resources): unschedulable and
 // not-ready nodes, NoSchedule/NoExecute taints without toleration, nodeSelector, required affinity.
 // Returns the reason a node is not eligible, or empty.

@@ -52,11 +52,6 @@ Node NodeOf(const TraceNode& t) {
   return n;
 }
 
-std::string JobGangKey(const TraceJob& job, std::size_t index, int attempt) {
-  auto pods = PodsOf(job, index, attempt);
-  return pods.empty() ? std::string() : engine::Engine::GangKeyFor(pods.front());
-}
-
 std::vector<Pod> PodsOf(const TraceJob& job, std::size_t index, int attempt) {
   std::vector<Pod> pods;
   const std::string group = GroupName(job, attempt);

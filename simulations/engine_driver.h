@@ -31,7 +31,6 @@ inline constexpr std::string_view kSimNamespace = "sim";
 Node NodeOf(const TraceNode& node);
 std::vector<Pod> PodsOf(const TraceJob& job, std::size_t index, int attempt);
 std::optional<PodGroup> PodGroupOf(const TraceJob& job, std::size_t index, int attempt);
-std::string JobGangKey(const TraceJob& job, std::size_t index, int attempt);
 
 // kube-scheduler's default filters before the extender: NodeResourcesFit against allocatable minus
 // the pods bound there (assumed at bind), plus the engine's node eligibility (unschedulable,

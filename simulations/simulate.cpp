@@ -13,7 +13,6 @@
 #include "config/kueue_manifests.h"
 #include "policies/fragmentation.h"
 #include "policies/placement.h"
-#include "topology/devices.h"
 
 namespace platoon::sim {
 
@@ -32,17 +31,14 @@ engine::EngineOptions OptionsFor(const PolicySettings& settings, std::uint64_t s
 // FGD's fragmentation of the idle GPUs, kept per node and summed, against a fixed workload mix.
 class FragmentationMeter {
  public:
-  FragmentationMeter(const FgdWorkload& workload) {
+  explicit FragmentationMeter(const FgdWorkload& workload) {
     for (std::size_t i = 0; i < workload.pods.size(); ++i) {
       for (const auto& pod : PodsOf(workload.pods[i], i, 0)) {
-        auto req = topology::DeviceRequestFromPod(pod.requests, pod.annotations);
-        if (!req) continue;
-        req->gpu_models = workload.pods[i].gpu_models;
-        mix_.Observe(*req);
+        if (auto req = engine::DeviceRequestOf(pod)) mix_.Observe(*req);
       }
     }
   }
-  void Update(topology::Topology& topo, const std::string& node) {
+  void Update(const topology::Topology& topo, const std::string& node) {
     auto n = topo.FindNode(node);
     if (!n) return;
     const double f = policies::ExpectedFragmentation(policies::LoadOf(topo.node(*n), topo.state(*n)), mix_);
@@ -50,7 +46,7 @@ class FragmentationMeter {
     total_ += f - it->second;
     it->second = f;
   }
-  void Seed(topology::Topology& topo) {
+  void Seed(const topology::Topology& topo) {
     for (topology::NodeId n = 0; n < topo.node_count(); ++n) Update(topo, topo.node(n).name);
   }
   std::int64_t Total() const { return static_cast<std::int64_t>(total_ + 0.5); }
@@ -73,7 +69,7 @@ RunResult RunFgd(const ScenarioPolicy& policy, const PolicySettings& settings, s
   (void)driver.Init();
   for (std::size_t i : workload.node_order) driver.AddNode(NodeOf(nodes[i]), 0);
   FragmentationMeter meter(workload);
-  meter.Seed(const_cast<topology::Topology&>(driver.engine().Topology()));
+  meter.Seed(driver.engine().Topology());
   std::int64_t arrived = 0;
   r.allocation.reserve(workload.pods.size());
   for (std::size_t i = 0; i < workload.pods.size(); ++i) {
@@ -86,7 +82,7 @@ RunResult RunFgd(const ScenarioPolicy& policy, const PolicySettings& settings, s
       for (const auto& pod : pods) driver.DeletePod(pod.uid, now);
       r.pods_unplaced += static_cast<std::int64_t>(pods.size());
     }
-    for (const auto& b : bound) meter.Update(const_cast<topology::Topology&>(driver.engine().Topology()), b.node);
+    for (const auto& b : bound) meter.Update(driver.engine().Topology(), b.node);
     arrived += job.TotalGpuMilli();
     r.allocation.push_back({arrived, driver.BoundGpuMilli(), meter.Total()});
   }
@@ -110,6 +106,7 @@ RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings
   struct JobState {
     int attempt = 0;
     int bound = 0;
+    std::string gang;  // the current attempt's gang key
     bool running = false;
     bool counted_stranded = false;
     std::vector<std::string> uids;
@@ -136,7 +133,8 @@ RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings
     s.uids.clear();
     if (auto g = PodGroupOf(jobs[j], j, s.attempt)) driver.AddPodGroup(*g, now);
     const auto pods = PodsOf(jobs[j], j, s.attempt);
-    job_of_gang[engine::Engine::GangKeyFor(pods.front())] = j;
+    s.gang = engine::Engine::GangKeyFor(pods.front());
+    job_of_gang[s.gang] = j;
     for (const auto& pod : pods) {
       s.uids.push_back(pod.uid);
       job_of_uid[pod.uid] = j;
@@ -224,7 +222,7 @@ RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings
       s.running = false;
       --running_jobs;
       r.jobs[j].end_ms = when;
-      job_of_gang.erase(JobGangKey(jobs[j], j, s.attempt));
+      job_of_gang.erase(s.gang);
     }
     while (next_arrival < jobs.size() && jobs[next_arrival].arrival_ms == t) submit(next_arrival++, now);
     schedule(t);
