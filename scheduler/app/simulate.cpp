@@ -1,5 +1,7 @@
 // `platoon simulate`: runs a scenario on the engine with a virtual clock and writes the report.
+#include <charconv>
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -51,23 +53,25 @@ std::vector<std::string> SplitComma(const std::string& text) {
   return out;
 }
 
+// A whole decimal number, nothing else.
+std::optional<std::uint64_t> ParseSeed(const std::string& text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
 std::expected<std::vector<std::uint64_t>, std::string> ParseSeeds(const std::string& text) {
   std::vector<std::uint64_t> seeds;
   for (const auto& part : SplitComma(text)) {
-    try {
-      std::size_t used = 0;
-      if (auto dash = part.find('-'); dash != std::string::npos && dash > 0) {
-        const auto from = std::stoull(part.substr(0, dash), &used);
-        const auto to = std::stoull(part.substr(dash + 1));
-        if (to < from || to - from > 10000) return std::unexpected("--seeds: bad range \"" + part + "\"");
-        for (auto s = from; s <= to; ++s) seeds.push_back(s);
-      } else {
-        seeds.push_back(std::stoull(part, &used));
-        if (used != part.size()) throw std::invalid_argument(part);
-      }
-    } catch (const std::exception&) {
+    const auto dash = part.find('-');
+    const auto from = ParseSeed(dash == std::string::npos ? part : part.substr(0, dash));
+    const auto to = dash == std::string::npos ? from : ParseSeed(part.substr(dash + 1));
+    if (!from || !to) {
       return std::unexpected("--seeds: \"" + part + "\" is not a seed, a list (42,43) or a range (42-51)");
     }
+    if (*to < *from || *to - *from > 10000) return std::unexpected("--seeds: bad range \"" + part + "\"");
+    for (auto s = *from; s <= *to; ++s) seeds.push_back(s);
   }
   if (seeds.empty()) return std::unexpected(std::string("--seeds: no seed given"));
   return seeds;
