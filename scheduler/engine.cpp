@@ -720,6 +720,11 @@ struct Engine::State {
     std::string place_reason;
     if (!assignment || assignment->mode == quota::FitMode::Fit) {
       auto plan = PlanOn(*topo, g, uids);
+      if (!plan && !g.excluded_nodes.empty()) {
+        // Nodes kube-scheduler once did not offer are a hint, not a ban: never preempt to avoid them.
+        g.excluded_nodes.clear();
+        plan = PlanOn(*topo, g, uids);
+      }
       if (plan) {
         if (!Reserve(g, *plan)) return false;
         if (assignment) {
@@ -857,6 +862,43 @@ struct Engine::State {
     g.reason = Format("waiting for {} preempted workload(s) to terminate", g.victims.size());
     g.unblock = "the preempted pods terminating";
     actions.statuses.push_back({g.key, "Preempting", g.reason});
+    return true;
+  }
+
+  // Moves a planned gang (no member at the barrier yet) off `node`, which kube-scheduler did not
+  // offer, onto free capacity elsewhere. Placement only: no quota change and never a preemption, as
+  // kube-scheduler's snapshot often just lags (pods still terminating or assumed there). Returns false,
+  // keeping the plan, when the gang fits nowhere else.
+  bool ReplanWithout(Gang& g, const std::string& node, Seconds now) {
+    if (g.planned.empty()) return false;
+    topology::Topology trial = *topo;
+    std::vector<std::pair<std::string, Held>> old;
+    for (const auto& uid : g.planned) {
+      auto h = held.find(uid);
+      if (h == held.end()) return false;
+      old.emplace_back(uid, h->second);
+      if (auto n = trial.FindNode(h->second.node)) (void)trial.Release(*n, h->second.devices);
+    }
+    g.excluded_nodes.insert(node);
+    auto plan = PlanOn(trial, g, g.planned);
+    if (!plan) {
+      g.excluded_nodes.erase(node);
+      return false;
+    }
+    for (const auto& [uid, h] : old) ReleaseHeld(uid);
+    g.planned.clear();
+    if (!Reserve(g, *plan)) {
+      for (const auto& [uid, h] : old) {
+        if (ReserveHeld(uid, h.node, h.devices)) g.planned.push_back(uid);
+      }
+      return false;
+    }
+    Mark(g);
+    ++epoch;
+    cycle_dirty = true;
+    g.deadline = now + TimeoutOf(g);
+    g.reason = Format("admitted; re-planned without {} (not offered by kube-scheduler); {} member(s) planned, waiting for their binds",
+                      node, g.planned.size());
     return true;
   }
 
@@ -1259,22 +1301,14 @@ FilterDecision Engine::Decide(const Pod& pod, const std::vector<std::string_view
       out.reason = Format("gang {} places this member on {}", g.key, target);
       return out;
     }
-    // The planned node was not offered: re-plan the whole gang without it (before any bind).
+    // The planned node was not offered: move the whole gang off it (before any bind) if it fits
+    // elsewhere as it is; otherwise keep the plan until kube-scheduler's view catches up.
     if (attempt == 0 && g.phase == GangPhase::Planned && g.at_barrier.empty()) {
-      std::string node(target);
-      g.excluded_nodes.insert(node);
-      const std::string key = g.key;
-      s_->BreakPlan(g, Format("planned node {} was not offered; re-planning the whole gang", node));
-      s_->Cycle(now);
-      // kube-scheduler's snapshot can lag (a node full of pods assumed a moment ago): the exclusion
-      // is a hint for this re-plan, not a ban. When the gang does not fit without the node, forget it,
-      // or the gang could never use that node again and a gang that fits the cluster would never run.
-      if (auto again = s_->gangs.find(key); again != s_->gangs.end() && again->second.phase != GangPhase::Planned) {
-        again->second.excluded_nodes.clear();
-        again->second.blocked_epoch = 0;  // the next cycle may plan on it again
-        s_->cycle_dirty = true;
-      }
-      continue;
+      if (s_->ReplanWithout(g, std::string(target), now)) continue;
+      out.reason = Format("gang {}: planned on {}, which kube-scheduler did not offer (its view may lag: pods still "
+                          "terminating or assumed there); the plan is kept as no other node holds the gang",
+                          g.key, target);
+      return out;
     }
     out.reason = Format("gang {}: planned node {} was not offered", g.key, target);
     return out;

@@ -288,6 +288,59 @@ TEST_CASE("a planned node that kube-scheduler does not offer re-plans the whole 
   CHECK(mate[other == "n1" ? 1 : 0].kind == NodeVerdictKind::Unresolvable);
 }
 
+// Found by the live preemption e2e test in CI: high was planned on the nodes its victims left, but
+// kube-scheduler had not yet seen one victim's deletion and did not offer that node. Re-planning
+// through the queue then preempted a second gang (mid) to avoid a node that was in fact free.
+TEST_CASE("a planned node not offered never triggers a preemption: the plan is kept until kube-scheduler catches up") {
+  Engine engine(RackOptions());
+  Driver d(engine);
+  for (std::string name : {"n1", "n2", "n3", "n4"}) d.AddNode(GpuNode(name, 8));
+  for (auto [name, priority] : {std::pair<std::string, int>{"low", 10}, {"mid", 20}}) {
+    engine.UpsertPodGroup(Group(name, 2), d.now());
+    for (int i = 0; i < 2; ++i) d.AddPod(GangPod(name + "-" + std::to_string(i), name, 8, priority));
+    d.Round();
+    d.Advance(1);
+    REQUIRE(engine.PhaseOf("default/" + name) == GangPhase::Running);
+  }
+  std::set<std::string> low_nodes;
+  for (const auto& [uid, pod] : d.pods()) {
+    if (pod.name.starts_with("low-")) low_nodes.insert(pod.node_name);
+  }
+  engine.UpsertPodGroup(Group("high", 2), d.now());
+  d.AddPod(GangPod("high-0", "high", 8, 1000));
+  d.AddPod(GangPod("high-1", "high", 8, 1000));
+  d.Advance(1);  // low evicted, and deleted by the driver
+  REQUIRE(d.evictions().size() == 1);
+  d.Advance(1);  // its pods gone: high planned on low's nodes
+  REQUIRE(engine.PhaseOf("default/high") == GangPhase::Planned);
+  // kube-scheduler still sees a low pod on one of low's nodes: it offers only the other one.
+  const std::string seen_free = *low_nodes.rbegin();
+  int kept = 0;
+  for (std::string uid : {"uid-high-0", "uid-high-1"}) {
+    auto verdicts = engine.Filter(d.pods().at(uid), {seen_free}, d.now());
+    d.Apply();
+    INFO(verdicts[0].reason);
+    if (verdicts[0].kind != NodeVerdictKind::Fits) {
+      CHECK(Contains(verdicts[0].reason, "the plan is kept"));
+      ++kept;
+    }
+  }
+  CHECK(kept == 1);  // the member planned on the lagging node
+  CHECK(d.evictions().size() == 1);  // mid untouched
+  CHECK(engine.PhaseOf("default/mid") == GangPhase::Running);
+  CHECK(engine.PhaseOf("default/high") == GangPhase::Planned);
+  // Once its view catches up, the gang binds onto low's two nodes.
+  d.Round();
+  CHECK(engine.PhaseOf("default/high") == GangPhase::Running);
+  std::set<std::string> high_nodes;
+  for (const auto& [uid, pod] : d.pods()) {
+    if (pod.name.starts_with("high-")) high_nodes.insert(pod.node_name);
+  }
+  CHECK(high_nodes == low_nodes);
+  CHECK(d.evictions().size() == 1);
+  CHECK(d.CheckDevices().empty());
+}
+
 TEST_CASE("a node removed under a plan re-plans the gang elsewhere") {
   Engine engine(RackOptions());
   Driver d(engine);
