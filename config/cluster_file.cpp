@@ -1,6 +1,7 @@
 // Cluster file loading: documents -> Nodes, Pods and PodGroups, validated with file:line errors.
 #include "config/cluster_file.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -76,6 +77,8 @@ std::expected<void, std::string> AddNodeSets(element sets, const std::string& pa
   return {};
 }
 
+constexpr std::string_view kKinds = "Node, Pod, PodGroup, NodeResourceTopology, List or Cluster";
+
 std::expected<void, std::string> AddObject(element obj, const std::string& path, const Context& ctx,
                                            ClusterSnapshot& out, std::string_view default_kind) {
   if (!obj.is_object()) return std::unexpected(ctx.At(path, "expected a Kubernetes object"));
@@ -93,8 +96,15 @@ std::expected<void, std::string> AddObject(element obj, const std::string& path,
     auto group = DecodePodGroup(obj, path);
     if (!group) return std::unexpected(ctx.At(group.error()));
     out.pod_groups.push_back(std::move(*group));
-  } else if (kind == "List" || kind == "NodeList" || kind == "PodList" || kind == "PodGroupList") {
-    const std::string_view item_kind = kind == "NodeList" ? "Node" : kind == "PodList" ? "Pod" : kind == "PodGroupList" ? "PodGroup" : "";
+  } else if (kind == "NodeResourceTopology") {
+    auto nrt = DecodeNodeResourceTopology(obj, path);
+    if (!nrt) return std::unexpected(ctx.At(nrt.error()));
+    out.node_topologies.push_back(std::move(*nrt));
+  } else if (kind == "List" || kind.ends_with("List")) {
+    const std::string_view item_kind = kind == "List" ? std::string_view() : std::string_view(kind).substr(0, kind.size() - 4);
+    if (!item_kind.empty() && item_kind != "Node" && item_kind != "Pod" && item_kind != "PodGroup" &&
+        item_kind != "NodeResourceTopology")
+      return std::unexpected(ctx.At(path, "unsupported kind \"" + kind + "\": expected " + std::string(kKinds)));
     for (auto field : ObjectOf(obj))
       if (EqualFold(field.key, "items")) {
         auto r = AddItems(field.value, path.empty() ? "items" : path + ".items", ctx, out, item_kind);
@@ -107,13 +117,15 @@ std::expected<void, std::string> AddObject(element obj, const std::string& path,
       if (EqualFold(field.key, "nodes")) r = AddItems(field.value, join(field.key), ctx, out, "Node");
       else if (EqualFold(field.key, "pods")) r = AddItems(field.value, join(field.key), ctx, out, "Pod");
       else if (EqualFold(field.key, "podGroups")) r = AddItems(field.value, join(field.key), ctx, out, "PodGroup");
+      else if (EqualFold(field.key, "nodeResourceTopologies"))
+        r = AddItems(field.value, join(field.key), ctx, out, "NodeResourceTopology");
       else if (EqualFold(field.key, "nodeSets")) r = AddNodeSets(field.value, join(field.key), ctx, out);
       if (!r) return r;
     }
   } else if (kind.empty()) {
-    return std::unexpected(ctx.At(path, "object has no kind: expected Node, Pod, PodGroup, List or Cluster"));
+    return std::unexpected(ctx.At(path, "object has no kind: expected " + std::string(kKinds)));
   } else {
-    return std::unexpected(ctx.At(path, "unsupported kind \"" + kind + "\": expected Node, Pod, PodGroup, List or Cluster"));
+    return std::unexpected(ctx.At(path, "unsupported kind \"" + kind + "\": expected " + std::string(kKinds)));
   }
   return {};
 }
@@ -137,6 +149,18 @@ std::expected<void, std::string> Validate(ClusterSnapshot& snap, std::string_vie
   }
   for (const auto& group : snap.pod_groups)
     if (group.name.empty()) return std::unexpected(std::string(file) + ": a PodGroup has no metadata.name");
+  std::set<std::string, std::less<>> zoned;
+  for (const auto& nrt : snap.node_topologies) {
+    if (!names.contains(nrt.name))
+      return std::unexpected(std::string(file) + ": NodeResourceTopology " + nrt.name + " names a node the file does not define");
+    if (!zoned.insert(nrt.name).second)
+      return std::unexpected(std::string(file) + ": node " + nrt.name + " has two NodeResourceTopology objects");
+    const Node& node = *std::ranges::find(snap.nodes, nrt.name, &Node::name);
+    auto hw = topology::HardwareFromLabels(node.name, node.labels, node.allocatable, {});
+    if (!hw.usable()) continue;  // the labels' own problem, reported where the node is used
+    topology::ApplyNodeResourceTopology(hw, nrt.zones);
+    if (!hw.usable()) return std::unexpected(std::string(file) + ": node " + nrt.name + ": " + hw.unusable_reason);
+  }
   return {};
 }
 

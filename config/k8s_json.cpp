@@ -596,4 +596,64 @@ std::expected<PodGroup, DecodeError> DecodePodGroup(element json, std::string_vi
   return group;
 }
 
+std::expected<NodeResourceTopology, DecodeError> DecodeNodeResourceTopology(element json, std::string_view path) {
+  NodeResourceTopology out;
+  auto zone_of = [](element z, const std::string& zp) -> Result<topology::NrtZone> {
+    topology::NrtZone zone;
+    Status s = ForFields(z, zp, [&](std::string_view key, element v) -> Status {
+      const std::string p = Join(zp, key);
+      if (EqualFold(key, "name") || EqualFold(key, "type")) {
+        auto text = GetString(v, p);
+        if (!text) return std::unexpected(text.error());
+        (EqualFold(key, "name") ? zone.name : zone.type) = std::move(*text);
+      } else if (EqualFold(key, "resources")) {
+        return ForArray(v, p, [&](element r, const std::string& rp) -> Status {
+          std::string name;
+          std::optional<Quantity> capacity;
+          Status rs = ForFields(r, rp, [&](std::string_view rk, element rv) -> Status {
+            if (EqualFold(rk, "name")) {
+              auto text = GetString(rv, Join(rp, rk));
+              if (!text) return std::unexpected(text.error());
+              name = std::move(*text);
+            } else if (EqualFold(rk, "capacity")) {
+              auto q = GetQuantity(rv, Join(rp, rk));
+              if (!q) return std::unexpected(q.error());
+              capacity = *q;
+            }
+            return {};
+          });
+          if (!rs) return rs;
+          if (name.empty()) return std::unexpected(DecodeError{rp, "a zone resource needs a name"});
+          if (!capacity) return std::unexpected(DecodeError{rp, "resource " + name + " has no capacity"});
+          if (capacity->IsNegative()) return std::unexpected(DecodeError{Join(rp, "capacity"), "negative capacity"});
+          zone.capacity.Set(name, ToAmount(name, *capacity));
+          return {};
+        });
+      }
+      return {};
+    });
+    if (!s) return std::unexpected(s.error());
+    return zone;
+  };
+  Status s = ForFields(json, path, [&](std::string_view key, element v) -> Status {
+    const std::string p = Join(path, key);
+    if (EqualFold(key, "metadata")) {
+      auto m = GetMetadata(v, p);
+      if (!m) return std::unexpected(m.error());
+      out.name = m->name;
+    } else if (EqualFold(key, "zones")) {
+      return ForArray(v, p, [&](element z, const std::string& zp) -> Status {
+        auto zone = zone_of(z, zp);
+        if (!zone) return std::unexpected(zone.error());
+        out.zones.push_back(std::move(*zone));
+        return {};
+      });
+    }
+    return {};
+  });
+  if (!s) return std::unexpected(s.error());
+  if (out.name.empty()) return std::unexpected(DecodeError{Join(path, "metadata.name"), "a NodeResourceTopology is named after its node"});
+  return out;
+}
+
 }  // namespace platoon::config

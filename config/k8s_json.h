@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "scheduler/model.h"
+#include "topology/hardware.h"
 
 namespace platoon::config {
 
@@ -25,6 +26,15 @@ struct DecodeError {
 std::expected<Pod, DecodeError> DecodePod(simdjson::dom::element json, std::string_view path = "");
 std::expected<Node, DecodeError> DecodeNode(simdjson::dom::element json, std::string_view path = "");
 std::expected<PodGroup, DecodeError> DecodePodGroup(simdjson::dom::element json, std::string_view path = "");
+
+// A NodeResourceTopology object (topology.node.k8s.io v1alpha1 and v1alpha2, as NFD's topology-updater
+// and the RTE publish it): named after its node; each zone with its resources' capacity.
+struct NodeResourceTopology {
+  std::string name;
+  std::vector<topology::NrtZone> zones;
+};
+std::expected<NodeResourceTopology, DecodeError> DecodeNodeResourceTopology(simdjson::dom::element json,
+                                                                            std::string_view path = "");
 
 // Value copies of an element's object or array view, safe to range-for over (iterating
 // `e.get_object().value_unsafe()` directly would bind to a destroyed temporary).

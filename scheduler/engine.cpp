@@ -302,6 +302,7 @@ struct Gang {
 struct Engine::State {
   EngineOptions options;
   std::map<std::string, Node, std::less<>> nodes;
+  std::map<std::string, std::vector<topology::NrtZone>, std::less<>> zones;  // NodeResourceTopology by node
   std::optional<topology::Topology> topo;
   bool topo_dirty = true;
   std::vector<const Node*> node_by_id;
@@ -344,21 +345,25 @@ struct Engine::State {
 
   // --- topology and reservations ---
 
+  // A node's hardware: its labels and allocatable, with the NUMA layout of its NodeResourceTopology.
+  topology::NodeHardware HardwareOf(const std::string& name, const Node& node,
+                                    const std::vector<topology::FabricLevel>& levels) const {
+    auto hw = topology::HardwareFromLabels(name, node.labels, node.allocatable, levels);
+    if (auto z = zones.find(name); z != zones.end() && hw.usable()) topology::ApplyNodeResourceTopology(hw, z->second);
+    return hw;
+  }
+
   void EnsureTopology() {
     if (!topo_dirty && topo) return;
     topo_dirty = false;
     std::vector<topology::NodeHardware> hw;
     hw.reserve(nodes.size());
-    for (const auto& [name, node] : nodes) {
-      hw.push_back(topology::HardwareFromLabels(name, node.labels, node.allocatable, options.levels));
-    }
+    for (const auto& [name, node] : nodes) hw.push_back(HardwareOf(name, node, options.levels));
     auto built = topology::Topology::Build(options.levels, std::move(hw));
     if (!built) {
       // Inconsistent fabric labels: fall back to no fabric levels so placement still works per node.
       std::vector<topology::NodeHardware> flat;
-      for (const auto& [name, node] : nodes) {
-        flat.push_back(topology::HardwareFromLabels(name, node.labels, node.allocatable, {}));
-      }
+      for (const auto& [name, node] : nodes) flat.push_back(HardwareOf(name, node, {}));
       built = topology::Topology::Build({}, std::move(flat));
     }
     topo = std::move(*built);
@@ -1166,8 +1171,7 @@ void Engine::UpsertNode(Node node, Seconds now) {
   bool in_place = false;
   if (existed && s_->topo && !s_->topo_dirty) {
     if (auto id = s_->topo->FindNode(name)) {
-      auto hw = topology::HardwareFromLabels(name, stored.labels, stored.allocatable, s_->options.levels);
-      in_place = s_->topo->UpdateNode(*id, std::move(hw)).has_value();
+      in_place = s_->topo->UpdateNode(*id, s_->HardwareOf(name, stored, s_->options.levels)).has_value();
     }
   }
   if (!in_place) s_->topo_dirty = true;
@@ -1186,6 +1190,30 @@ void Engine::UpsertNode(Node node, Seconds now) {
       s_->BreakPlan(g->second, Format("planned node {} changed and no longer accepts the gang; re-planning", name));
     }
   }
+}
+
+bool Engine::SetNodeZones(std::string node, std::vector<topology::NrtZone> zones, Seconds now) {
+  s_->See(now);
+  auto it = s_->zones.find(node);
+  if (zones.empty()) {
+    if (it == s_->zones.end()) return false;
+    s_->zones.erase(it);
+  } else {
+    if (it != s_->zones.end() && it->second == zones) return false;
+    s_->zones.insert_or_assign(node, std::move(zones));
+  }
+  auto n = s_->nodes.find(node);
+  if (n == s_->nodes.end()) return true;  // applied when the node arrives
+  bool in_place = false;
+  if (s_->topo && !s_->topo_dirty) {
+    if (auto id = s_->topo->FindNode(node)) {
+      in_place = s_->topo->UpdateNode(*id, s_->HardwareOf(node, n->second, s_->options.levels)).has_value();
+    }
+  }
+  if (!in_place) s_->topo_dirty = true;
+  s_->cycle_dirty = true;
+  ++s_->epoch;
+  return true;
 }
 
 void Engine::RemoveNode(std::string_view name, Seconds now) {

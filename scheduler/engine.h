@@ -171,6 +171,10 @@ class Engine {
   // --- Events ---
   void UpsertNode(Node node, Seconds now);
   void RemoveNode(std::string_view name, Seconds now);
+  // The NUMA zones of a node's NodeResourceTopology object (empty: the object is gone; the layout
+  // falls back to the node's labels). Zones may arrive before their node. Returns whether the layout
+  // changed (NFD republishes the objects as availability changes; capacity is what counts).
+  bool SetNodeZones(std::string node, std::vector<topology::NrtZone> zones, Seconds now);
   // Added or changed: unbound pods join their gang; a pod with node_name set holds its devices; a
   // finished pod releases them. Idempotent per UID.
   void UpsertPod(Pod pod, Seconds now);

@@ -119,6 +119,17 @@ struct Search {
   }
 };
 
+// "; 2 node(s) unusable (n1: why)" when some nodes take no placements at all, else empty.
+std::string UnusableNote(const Topology& topo) {
+  std::size_t count = 0;
+  std::string first;
+  for (NodeId n = 0; n < topo.node_count(); ++n) {
+    if (topo.node(n).usable()) continue;
+    if (count++ == 0) first = topo.node(n).name + ": " + topo.node(n).unusable_reason;
+  }
+  return count == 0 ? std::string() : Format("; {} node(s) unusable ({}{})", count, first, count > 1 ? ", ..." : "");
+}
+
 }  // namespace
 
 std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangRequest& req,
@@ -204,8 +215,8 @@ std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangR
         if (s.cap[n] > s.cap[largest]) largest = n;
       f.largest_fit = topo.node_count() > 0 ? s.cap[largest] : 0;
       f.largest_domain = topo.node_count() > 0 ? topo.node(largest).name : "";
-      f.reason = Format("no node can hold all {} members ({} each); the largest, {}, holds {}", req.members,
-                        Describe(req.member), f.largest_domain, f.largest_fit);
+      f.reason = Format("no node can hold all {} members ({} each); the largest, {}, holds {}{}", req.members,
+                        Describe(req.member), f.largest_domain, f.largest_fit, UnusableNote(topo));
       return std::unexpected(f);
     }
     DomainId largest = kRootDomain;
@@ -217,13 +228,14 @@ std::expected<GangPlan, GangFailure> PlaceGang(const Topology& topo, const GangR
     f.largest_fit = static_cast<int>(std::max<std::int64_t>(largest_cap, 0));
     f.largest_domain = topo.domain(largest).name;
     if (top_allowed == kRootLevel) {
-      f.reason = Format("the cluster can hold {} of the {} members ({} each; {} of {} GPUs free)", f.largest_fit,
+      f.reason = Format("the cluster can hold {} of the {} members ({} each; {} of {} GPUs free){}", f.largest_fit,
                              req.members, Describe(req.member), topo.domain(kRootDomain).free_gpus,
-                             topo.domain(kRootDomain).total_gpus);
+                             topo.domain(kRootDomain).total_gpus, UnusableNote(topo));
     } else {
-      f.reason = Format("no {} can hold all {} members ({} each); the largest, {}, holds {} ({} of {} GPUs free)",
+      f.reason = Format("no {} can hold all {} members ({} each); the largest, {}, holds {} ({} of {} GPUs free){}",
                              s.LevelName(top_allowed), req.members, Describe(req.member), f.largest_domain,
-                             f.largest_fit, topo.domain(largest).free_gpus, topo.domain(largest).total_gpus);
+                             f.largest_fit, topo.domain(largest).free_gpus, topo.domain(largest).total_gpus,
+                             UnusableNote(topo));
     }
     return std::unexpected(f);
   }

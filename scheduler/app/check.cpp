@@ -42,8 +42,10 @@ void PrintCluster(const config::ClusterSnapshot& snap, const std::string& file) 
       requested += p.requests;
       ++running;
     }
-  std::printf("%s: OK: %zu nodes, %zu pods (%zu running, %zu pending), %zu pod groups\n", file.c_str(),
+  std::printf("%s: OK: %zu nodes, %zu pods (%zu running, %zu pending), %zu pod groups", file.c_str(),
               snap.nodes.size(), snap.pods.size(), running, snap.pods.size() - running, snap.pod_groups.size());
+  if (!snap.node_topologies.empty()) std::printf(", %zu NodeResourceTopology", snap.node_topologies.size());
+  std::printf("\n");
   std::printf("  allocatable: %s\n", allocatable.ToString().c_str());
   std::printf("  requested:   %s\n", requested.ToString().c_str());
 }

@@ -11,6 +11,9 @@ namespace platoon::app {
 
 namespace {
 constexpr std::string_view kPodGroupApi = "scheduling.x-k8s.io/v1alpha1";
+// NodeResourceTopology as NFD's topology-updater and the resource-topology-exporter publish it; the
+// newest served version wins.
+constexpr std::string_view kNodeTopologyApis[] = {"topology.node.k8s.io/v1alpha2", "topology.node.k8s.io/v1alpha1"};
 }  // namespace
 
 LiveCluster::LiveCluster(kube::ApiClient& client, extender::ExtenderService& service, config::PlatoonConfig cfg,
@@ -54,13 +57,14 @@ void LiveCluster::Stop() {
   if (tick_thread_.joinable()) tick_thread_.join();
 }
 
-bool LiveCluster::PodGroupCrdServed() {
+bool LiveCluster::Served(std::string_view api, std::string_view resource) {
   auto backoff = std::chrono::milliseconds(500);
+  const std::string quoted = "\"" + std::string(resource) + "\"";
   while (!stop_) {
-    kube::Response r = client_.Get("/apis/" + std::string(kPodGroupApi));
-    if (r.ok()) return r.body.find("\"podgroups\"") != std::string::npos;
+    kube::Response r = client_.Get("/apis/" + std::string(api));
+    if (r.ok()) return r.body.find(quoted) != std::string::npos;
     if (r.status == 404) return false;
-    log::Warn("cannot ask whether the PodGroup CRD is installed; retrying", {{"error", r.Describe()}});
+    log::Warn("cannot ask whether a CRD is installed; retrying", {{"api", std::string(api)}, {"error", r.Describe()}});
     std::unique_lock lock(stop_mutex_);
     stop_cv_.wait_for(lock, backoff, [this] { return stop_.load(); });
     backoff = std::min(backoff * 2, std::chrono::milliseconds(30'000));
@@ -90,7 +94,7 @@ void LiveCluster::Sync(std::function<void()> on_synced) {
   if (!start({"namespaces", "/api/v1/namespaces", ""},
              [this](const kube::Change& c, const simdjson::dom::element* o) { OnNamespace(c, o); }))
     return;
-  const bool pod_groups = PodGroupCrdServed();
+  const bool pod_groups = Served(kPodGroupApi, "podgroups");
   if (stop_) return;
   if (pod_groups) {
     if (!start({"podgroups", "/apis/" + std::string(kPodGroupApi) + "/podgroups", ""},
@@ -98,6 +102,21 @@ void LiveCluster::Sync(std::function<void()> on_synced) {
       return;
   } else {
     log::Info("the PodGroup CRD (scheduling.x-k8s.io/v1alpha1) is not installed: gangs come from Kueue pod-group labels only");
+  }
+  std::string_view node_topology_api;
+  for (auto api : kNodeTopologyApis) {
+    if (Served(api, "noderesourcetopologies")) {
+      node_topology_api = api;
+      break;
+    }
+    if (stop_) return;
+  }
+  if (!node_topology_api.empty()) {
+    if (!start({"noderesourcetopologies", "/apis/" + std::string(node_topology_api) + "/noderesourcetopologies", ""},
+               [this](const kube::Change& c, const simdjson::dom::element* o) { OnNodeTopology(c, o); }))
+      return;
+  } else {
+    log::Info("the NodeResourceTopology CRD (topology.node.k8s.io) is not installed: NUMA layouts come from node labels");
   }
   // Finished pods hold nothing; the selector turns a pod's finishing into a DELETED event.
   if (!start({"pods", "/api/v1/pods", "status.phase!=Succeeded,status.phase!=Failed"},
@@ -142,6 +161,33 @@ void LiveCluster::OnNamespace(const kube::Change& change, const simdjson::dom::e
   }
   const double now = clock_();
   service_.WithEngine([&](engine::Engine& e) { e.SetNamespaceLabels(change.meta.name, std::move(labels), now); });
+}
+
+void LiveCluster::OnNodeTopology(const kube::Change& change, const simdjson::dom::element* object) {
+  const double now = clock_();
+  if (change.kind == kube::Change::Kind::Delete) {
+    if (service_.WithEngine([&](engine::Engine& e) { return e.SetNodeZones(change.meta.name, {}, now); })) {
+      log::Info("NodeResourceTopology deleted: the node's NUMA layout comes from its labels", {{"node", change.meta.name}});
+    }
+    return;
+  }
+  auto nrt = config::DecodeNodeResourceTopology(*object);
+  if (!nrt) {
+    log::Warn("NodeResourceTopology not understood; ignored (the node keeps its last NUMA layout)",
+              {{"node", change.meta.name}, {"error", nrt.error().ToString()}});
+    return;
+  }
+  std::string layout;
+  for (const auto& z : nrt->zones) {
+    if (z.type != "Node") continue;
+    if (!layout.empty()) layout += ',';
+    layout += z.name + ":" + std::to_string(z.capacity.Get("cpu") / 1000) + "cpu/" +
+              std::to_string(z.capacity.Get("nvidia.com/gpu")) + "gpu";
+  }
+  const std::string node = nrt->name;
+  if (service_.WithEngine([&](engine::Engine& e) { return e.SetNodeZones(node, std::move(nrt->zones), now); })) {
+    log::Info("NUMA layout from NodeResourceTopology", {{"node", node}, {"zones", layout}});
+  }
 }
 
 void LiveCluster::OnPodGroup(const kube::Change& change, const simdjson::dom::element* object) {

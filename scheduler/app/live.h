@@ -74,13 +74,16 @@ class LiveCluster {
   void OnNode(const kube::Change& change, const simdjson::dom::element* object);
   void OnNamespace(const kube::Change& change, const simdjson::dom::element* object);
   void OnPodGroup(const kube::Change& change, const simdjson::dom::element* object);
+  void OnNodeTopology(const kube::Change& change, const simdjson::dom::element* object);
   void OnPod(const kube::Change& change, const simdjson::dom::element* object);
   void PollQuota(bool initial);
   void RetryEvictions();
   void Evict(PendingEviction& e);
   void Nudge(const std::string& gang);
   void Report(const std::string& gang, const std::string& condition, const std::string& message);
-  bool PodGroupCrdServed();
+  // Whether the API server serves `resource` in group/version `api` (a CRD installed); retries
+  // transient errors until stopped.
+  bool Served(std::string_view api, std::string_view resource);
 
   kube::ApiClient& client_;
   extender::ExtenderService& service_;

@@ -29,6 +29,7 @@ std::expected<std::unique_ptr<engine::Engine>, std::string> MakeEngine(const con
   }
   if (snapshot) {
     for (const auto& node : snapshot->nodes) engine->UpsertNode(node, now);
+    for (const auto& nrt : snapshot->node_topologies) engine->SetNodeZones(nrt.name, nrt.zones, now);
     for (const auto& group : snapshot->pod_groups) engine->UpsertPodGroup(group, now);
     for (const auto& pod : snapshot->pods) engine->UpsertPod(pod, now);
   }

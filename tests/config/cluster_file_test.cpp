@@ -72,6 +72,87 @@ spec:
   }
 }
 
+// NodeResourceTopology objects as NFD's topology-updater publishes them (topology.node.k8s.io/v1alpha2).
+constexpr std::string_view kNrtNode = R"(apiVersion: v1
+kind: Node
+metadata: {name: gpu-1}
+status:
+  capacity: {cpu: "64", memory: 512Gi, nvidia.com/gpu: "8"}
+---
+apiVersion: topology.node.k8s.io/v1alpha2
+kind: NodeResourceTopology
+metadata: {name: gpu-1}
+attributes: [{name: topologyManagerPolicy, value: single-numa-node}]
+zones:
+- name: node-0
+  type: Node
+  costs: [{name: node-0, value: 10}, {name: node-1, value: 20}]
+  resources:
+  - {name: cpu, capacity: "32", allocatable: "30", available: "20"}
+  - {name: nvidia.com/gpu, capacity: "2", allocatable: "2", available: "2"}
+- name: node-1
+  type: Node
+  resources:
+  - {name: cpu, capacity: 32, allocatable: 32, available: 32}
+  - {name: nvidia.com/gpu, capacity: GPUS, allocatable: GPUS, available: 0}
+)";
+
+std::string NrtFile(std::string_view gpus_in_zone_1) {
+  std::string text(kNrtNode);
+  for (auto at = text.find("GPUS"); at != std::string::npos; at = text.find("GPUS")) text.replace(at, 4, gpus_in_zone_1);
+  return text;
+}
+
+TEST_CASE("NodeResourceTopology objects give a node its NUMA zones; zones that disagree with the node are refused") {
+  SUBCASE("zones load with their capacities") {
+    auto snap = ParseClusterFile(NrtFile("6"), "nrt.yaml");
+    REQUIRE_MESSAGE(snap, (snap ? "" : snap.error()));
+    REQUIRE(snap->node_topologies.size() == 1);
+    const auto& nrt = snap->node_topologies[0];
+    CHECK(nrt.name == "gpu-1");
+    REQUIRE(nrt.zones.size() == 2);
+    CHECK(nrt.zones[0].name == "node-0");
+    CHECK(nrt.zones[0].type == "Node");
+    CHECK(nrt.zones[0].capacity.Get("cpu") == 32000);
+    CHECK(nrt.zones[0].capacity.Get("nvidia.com/gpu") == 2);
+    CHECK(nrt.zones[1].capacity.Get("nvidia.com/gpu") == 6);
+  }
+  SUBCASE("a List of them, as kubectl get noderesourcetopologies -o json prints") {
+    auto snap = ParseClusterFile(R"({"kind": "List", "items": [
+      {"kind": "Node", "metadata": {"name": "n"}, "status": {"allocatable": {"nvidia.com/gpu": "4"}}},
+      {"apiVersion": "topology.node.k8s.io/v1alpha2", "kind": "NodeResourceTopology", "metadata": {"name": "n"},
+       "zones": [{"name": "node-0", "type": "Node", "resources": [{"name": "nvidia.com/gpu", "capacity": "4"}]}]}]})",
+                                 "list.json");
+    REQUIRE_MESSAGE(snap, (snap ? "" : snap.error()));
+    REQUIRE(snap->node_topologies.size() == 1);
+    CHECK(snap->node_topologies[0].zones[0].capacity.Get("nvidia.com/gpu") == 4);
+  }
+  SUBCASE("zones holding more GPUs than the node offers") {
+    auto snap = ParseClusterFile(NrtFile("7"), "nrt.yaml");
+    REQUIRE_FALSE(snap);
+    CHECK(snap.error() == "nrt.yaml: node gpu-1: NodeResourceTopology zones hold 9 GPUs, the node's labels say 8");
+  }
+  SUBCASE("a zone resource without capacity, with a bad quantity, or for an unknown node") {
+    std::string no_capacity = NrtFile("6");
+    no_capacity.replace(no_capacity.find("capacity: 32, "), 14, "");
+    auto a = ParseClusterFile(no_capacity, "nrt.yaml");
+    REQUIRE_FALSE(a);
+    INFO(a.error());
+    CHECK(a.error().find("nrt.yaml:21:") == 0);
+    CHECK(a.error().find("resource cpu has no capacity") != std::string::npos);
+    auto b = ParseClusterFile(NrtFile("six"), "nrt.yaml");
+    REQUIRE_FALSE(b);
+    INFO(b.error());
+    CHECK(b.error().find("nrt.yaml:22:") == 0);
+    CHECK(b.error().find("zones[1].resources[1].capacity") != std::string::npos);
+    std::string other = NrtFile("6");
+    other.replace(other.find("{name: gpu-1}\nattributes"), 13, "{name: gpu-2}");
+    auto c = ParseClusterFile(other, "nrt.yaml");
+    REQUIRE_FALSE(c);
+    CHECK(c.error() == "nrt.yaml: NodeResourceTopology gpu-2 names a node the file does not define");
+  }
+}
+
 TEST_CASE("cluster file errors name the file, the line and the field") {
   struct Case {
     const char* name;

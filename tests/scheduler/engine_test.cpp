@@ -218,6 +218,42 @@ TEST_CASE("the engine plans gangs only on nodes every member may use") {
   CHECK(d.pods().at("uid-g-1").node_name == "n2");
 }
 
+TEST_CASE("NodeResourceTopology zones set a node's NUMA layout: a pod's GPUs come from one zone") {
+  Engine engine(RackOptions());
+  Driver d(engine);
+  auto zone = [](std::string name, int cpus, int gpus) {
+    return topology::NrtZone{std::move(name), "Node", ResourceList{{"cpu", cpus * 1000}, {"nvidia.com/gpu", gpus}}};
+  };
+  // Zones may arrive before their node (the watches are independent).
+  engine.SetNodeZones("n1", {zone("node-0", 32, 2), zone("node-1", 32, 6)}, 0);
+  d.AddNode(GpuNode("n1", 8));
+  auto devices_of = [&](const std::string& name) {
+    const Pod& pod = d.pods().at("uid-" + name);
+    auto devices = DecodeDevices(pod.annotations.at(std::string(kDevicesAnnotation)));
+    REQUIRE(devices);
+    return *devices;
+  };
+  d.AddPod(GangPod("a", "", 4));
+  d.Round();
+  auto a = devices_of("a");
+  CHECK(a.numa == 1);  // only zone node-1 holds 4 GPUs
+  CHECK(a.gpus == std::vector<int>{2, 3, 4, 5});
+  // Without the object the node falls back to one NUMA node for every GPU (its labels say nothing).
+  engine.SetNodeZones("n1", {}, d.now());
+  d.FinishPod("uid-a");
+  d.AddPod(GangPod("b", "", 4));
+  d.Round();
+  CHECK(devices_of("b").gpus == std::vector<int>{0, 1, 2, 3});
+  // Zones that disagree with the node's GPUs make it unusable, with both numbers in the reason.
+  engine.SetNodeZones("n1", {zone("node-0", 32, 4), zone("node-1", 32, 6)}, d.now());
+  d.AddPod(GangPod("c", "", 1));
+  d.Round();
+  CHECK(d.pods().at("uid-c").node_name.empty());
+  INFO(d.last_reason());
+  CHECK(Contains(d.last_reason(), "zones hold 10 GPUs"));
+  CHECK(d.CheckDevices().empty());
+}
+
 TEST_CASE("device annotations round-trip") {
   topology::DeviceAssignment a;
   a.gpus = {0, 3};
