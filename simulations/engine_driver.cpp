@@ -272,9 +272,10 @@ std::expected<void, std::string> EngineDriver::Init() {
   return engine_.ReplaceQuota(*quota_, 0);
 }
 
-void EngineDriver::AddNode(const Node& node, double now) {
+void EngineDriver::AddNode(const Node& node, double now, const std::vector<topology::NrtZone>& zones) {
   kube_.AddNode(node);
   engine_.UpsertNode(node, now);
+  if (!zones.empty()) engine_.SetNodeZones(node.name, zones, now);
 }
 
 void EngineDriver::AddPodGroup(const PodGroup& group, double now) { engine_.UpsertPodGroup(group, now); }

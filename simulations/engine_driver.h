@@ -95,7 +95,8 @@ class EngineDriver {
   EngineDriver(engine::EngineOptions options, std::optional<quota::QuotaConfig> quota);
   std::expected<void, std::string> Init();  // applies the quota
 
-  void AddNode(const Node& node, double now);
+  // `zones`: the node's NodeResourceTopology zones, if any.
+  void AddNode(const Node& node, double now, const std::vector<topology::NrtZone>& zones = {});
   void AddPodGroup(const PodGroup& group, double now);
   void AddPod(const Pod& pod, double now);
   // Runs the engine's cycle, then plays kube-scheduler for every pending pod of a planned gang:

@@ -140,6 +140,9 @@ std::expected<ScenarioInputs, LoadError> LoadScenarioInputs(const Scenario& s) {
       auto snap = LoadSnapshot(s.cluster_path);
       if (!snap) return std::unexpected(snap.error());
       for (const Node& node : snap->nodes) in.nodes.push_back(TraceNodeOf(node));
+      for (auto& nrt : snap->node_topologies) {  // the loader checked each names a node of the file
+        std::ranges::find(in.nodes, nrt.name, &TraceNode::name)->zones = std::move(nrt.zones);
+      }
       break;
     }
   }

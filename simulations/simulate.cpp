@@ -67,7 +67,7 @@ RunResult RunFgd(const ScenarioPolicy& policy, const PolicySettings& settings, s
   r.cluster_gpu_milli = workload.cluster_gpu_milli;
   EngineDriver driver(OptionsFor(settings, seed), std::nullopt);
   (void)driver.Init();
-  for (std::size_t i : workload.node_order) driver.AddNode(NodeOf(nodes[i]), 0);
+  for (std::size_t i : workload.node_order) driver.AddNode(NodeOf(nodes[i]), 0, nodes[i].zones);
   FragmentationMeter meter(workload);
   meter.Seed(driver.engine().Topology());
   std::int64_t arrived = 0;
@@ -101,7 +101,7 @@ RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings
     r.pods_unplaced = -1;
     return r;
   }
-  for (const auto& n : *setup.nodes) driver.AddNode(NodeOf(n), 0);
+  for (const auto& n : *setup.nodes) driver.AddNode(NodeOf(n), 0, n.zones);
 
   struct JobState {
     int attempt = 0;

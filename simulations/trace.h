@@ -10,6 +10,7 @@
 
 #include "quota/resources.h"
 #include "scheduler/model.h"
+#include "topology/hardware.h"
 
 namespace platoon::sim {
 
@@ -30,6 +31,8 @@ struct TraceNode {
   // From a `kubectl get nodes -o json` snapshot: the Node as the API server had it (taints,
   // unschedulable, every label), used instead of one built from the fields above.
   std::optional<Node> snapshot;
+  // From the snapshot's NodeResourceTopology object: the node's NUMA zones (empty: from its labels).
+  std::vector<topology::NrtZone> zones;
   friend bool operator==(const TraceNode&, const TraceNode&) = default;
 };
 

@@ -76,7 +76,7 @@ dash = json.load(open(sys.argv[1]))
 documented = {"platoon_pending_workloads", "platoon_admission_wait_time_seconds",
               "platoon_admitted_workloads_total", "platoon_preempted_workloads_total",
               "platoon_gang_bind_barrier_seconds", "platoon_extender_requests_total",
-              "platoon_extender_request_duration_seconds"}
+              "platoon_extender_request_duration_seconds", "platoon_api_requests_total", "platoon_watch_total"}
 used = set()
 for panel in dash["panels"]:
     for target in panel.get("targets", []):

@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "simulations/engine_driver.h"
 #include "simulations/prng.h"
 #include "simulations/report.h"
 #include "simulations/scenario.h"
@@ -221,6 +222,21 @@ TEST_CASE("a cluster snapshot what-if: running pods hold their GPUs and borrowin
     return std::size_t{0};
   };
   const auto serve = job("serve-0"), pretrain = job("pretrain"), sweep = job("sweep");
+  SUBCASE("the snapshot's NodeResourceTopology gives its node two NUMA zones in the engine") {
+    auto node = std::ranges::find(inputs.nodes, "h100-rack-a-001", &TraceNode::name);
+    REQUIRE(node != inputs.nodes.end());
+    REQUIRE(node->zones.size() == 2);
+    EngineDriver driver({}, std::nullopt);
+    for (const auto& n : inputs.nodes) driver.AddNode(NodeOf(n), 0, n.zones);
+    auto& topo = driver.engine().Topology();
+    auto id = topo.FindNode("h100-rack-a-001");
+    REQUIRE(id);
+    CHECK(topo.node(*id).numa.size() == 2);
+    CHECK(topo.node(*id).gpu_numa == std::vector<int>{0, 0, 0, 0, 1, 1, 1, 1});
+    auto other = topo.FindNode("h100-rack-a-002");
+    REQUIRE(other);
+    CHECK(topo.node(*other).numa.size() == 1);  // no object: one NUMA node from the labels
+  }
   CHECK(inputs.jobs[sweep].TotalPods() == 5);
   CHECK(inputs.jobs[sweep].queue == "team-b/training");
   SUBCASE("static partitions: the 40-GPU sweep cannot fit team-b's 32 GPUs") {
