@@ -467,6 +467,38 @@ void ParseCohort(Doc& doc, Collected& out, const YAML::Node& spec, const std::st
   out.config.cohorts.push_back(std::move(co));
 }
 
+// A Topology's levels as Kueue validates them: 1 to 16 distinct qualified label keys, top to bottom,
+// kubernetes.io/hostname only as the lowest.
+void ParseTopology(Doc& doc, Collected& out, const YAML::Node& spec, const std::string& name, const YAML::Node& root) {
+  quota::KueueTopology topology{name, {}};
+  const YAML::Node levels = spec.IsDefined() && spec.IsMap() ? spec["levels"] : YAML::Node();
+  if (spec.IsDefined() && doc.ExpectMap(spec, "spec")) doc.CheckKeys(spec, "spec", {"levels"});
+  if (!levels.IsDefined()) {
+    doc.Error(spec.IsDefined() ? spec : root, "spec.levels", "required field is missing");
+    return;
+  }
+  if (!doc.ExpectSeq(levels, "spec.levels")) return;
+  if (levels.size() < 1 || levels.size() > 16)
+    doc.Error(levels, "spec.levels", "must have 1 to 16 items, has " + std::to_string(levels.size()));
+  for (std::size_t i = 0; i < levels.size(); ++i) {
+    const std::string p = Doc::Index("spec.levels", i);
+    if (!doc.ExpectMap(levels[i], p)) continue;
+    doc.CheckKeys(levels[i], p, {"nodeLabel"});
+    auto label = doc.String(levels[i]["nodeLabel"], p + ".nodeLabel");
+    if (!label || label->empty()) {
+      if (!levels[i]["nodeLabel"].IsDefined()) doc.Error(levels[i], p + ".nodeLabel", "required field is missing");
+      continue;
+    }
+    if (!IsQualifiedName(*label)) doc.Error(levels[i]["nodeLabel"], p + ".nodeLabel", "\"" + *label + "\" is not a valid label key");
+    if (std::ranges::find(topology.node_labels, *label) != topology.node_labels.end())
+      doc.Error(levels[i]["nodeLabel"], p + ".nodeLabel", "\"" + *label + "\" is used by two levels");
+    if (*label == "kubernetes.io/hostname" && i + 1 != levels.size())
+      doc.Error(levels[i]["nodeLabel"], p + ".nodeLabel", "kubernetes.io/hostname can only be the lowest level");
+    topology.node_labels.push_back(*label);
+  }
+  out.config.topologies.push_back(std::move(topology));
+}
+
 void ParseDocument(const YAML::Node& root, const std::string& file, Collected& out) {
   Doc doc(file, out.errors);
   if (!root.IsMap()) {
@@ -481,11 +513,13 @@ void ParseDocument(const YAML::Node& root, const std::string& file, Collected& o
     return;
   }
   if (!api.starts_with("kueue.x-k8s.io/")) return;  // other API groups are not ours to check
-  static const std::set<std::string> kKinds = {"ResourceFlavor", "ClusterQueue", "Cohort", "LocalQueue", "WorkloadPriorityClass"};
-  if (!kKinds.contains(kind)) return;  // Topology, Workload, AdmissionCheck, ...: not quota objects
+  static const std::set<std::string> kKinds = {"ResourceFlavor", "ClusterQueue", "Cohort", "LocalQueue", "WorkloadPriorityClass",
+                                               "Topology"};
+  if (!kKinds.contains(kind)) return;  // Workload, AdmissionCheck, ...: not quota objects
   const std::string version = api.substr(std::string_view("kueue.x-k8s.io/").size());
   const bool v1beta2 = version == "v1beta2";
-  const bool ok_version = version == "v1beta1" || v1beta2 || (kind == "Cohort" && version == "v1alpha1");
+  const bool ok_version =
+      version == "v1beta1" || v1beta2 || ((kind == "Cohort" || kind == "Topology") && version == "v1alpha1");
   const YAML::Node meta = root["metadata"];
   std::string name, ns;
   if (meta.IsDefined() && doc.ExpectMap(meta, "metadata")) {
@@ -529,6 +563,8 @@ void ParseDocument(const YAML::Node& root, const std::string& file, Collected& o
     else
       out.cluster_queue_refs.push_back({file, At(spec["clusterQueue"]), doc.object(), "spec.clusterQueue", lq.cluster_queue});
     out.config.local_queues.push_back(std::move(lq));
+  } else if (kind == "Topology") {
+    ParseTopology(doc, out, spec, name, root);
   } else if (kind == "WorkloadPriorityClass") {
     quota::WorkloadPriorityClass pc;
     pc.name = name;

@@ -75,6 +75,76 @@ std::string Resolve(std::string_view base_dir, const std::string& path) {
   return p.lexically_normal().string();
 }
 
+Status ParseTopologySettings(const Reader& r, element v, const std::string& path, TopologySettings& out) {
+  Status s = r.Fields(v, path, {"preset", "levels", "kueueTopology", "nvlinkCliques"},
+                      [&](std::string_view key, element tv, const std::string& tp) -> Status {
+    if (EqualFold(key, "nvlinkCliques")) {
+      if (!tv.is_bool()) return std::unexpected(r.At(tp, "expected true or false"));
+      out.nvlink_cliques = tv.get_bool().value_unsafe();
+      return {};
+    }
+    if (!EqualFold(key, "levels")) {
+      auto str = r.String(tv, tp);
+      if (!str) return std::unexpected(str.error());
+      if (EqualFold(key, "preset")) {
+        if (auto preset = PresetFabricLevels(*str); !preset) return std::unexpected(r.At(tp, preset.error()));
+        out.preset = *str;
+      } else {
+        if (str->empty()) return std::unexpected(r.At(tp, "must name a Kueue Topology"));
+        out.kueue_topology = *str;
+      }
+      return {};
+    }
+    if (!tv.is_array()) return std::unexpected(r.At(tp, "expected a list of {name, nodeLabel, gbps, kind}, top to bottom"));
+    std::size_t i = 0;
+    for (element item : ArrayOf(tv)) {
+      const std::string ip = tp + "[" + std::to_string(i++) + "]";
+      topology::FabricLevel level;
+      Status ls = r.Fields(item, ip, {"name", "nodeLabel", "gbps", "kind"},
+                           [&](std::string_view lk, element lv, const std::string& lp) -> Status {
+        if (EqualFold(lk, "gbps")) {
+          if (!lv.is_number()) return std::unexpected(r.At(lp, "expected a number (GB/s per GPU, one direction)"));
+          const double gbps = lv.is_double() ? lv.get_double().value_unsafe()
+                              : lv.is_int64() ? static_cast<double>(lv.get_int64().value_unsafe())
+                                              : static_cast<double>(lv.get_uint64().value_unsafe());
+          if (!(gbps > 0) || gbps > 1e6) return std::unexpected(r.At(lp, "must be above 0 and at most 1000000"));
+          level.gbps = gbps;
+          return {};
+        }
+        auto str = r.String(lv, lp);
+        if (!str) return std::unexpected(str.error());
+        if (EqualFold(lk, "name")) {
+          level.name = *str;
+        } else if (EqualFold(lk, "nodeLabel")) {
+          level.node_label = *str;
+        } else if (*str == "Fabric") {
+          level.kind = topology::LinkKind::Fabric;
+        } else if (*str == "NVLink") {
+          level.kind = topology::LinkKind::NVLink;
+        } else {
+          return std::unexpected(r.At(lp, "unknown kind \"" + *str + "\" (known: Fabric, NVLink)"));
+        }
+        return {};
+      });
+      if (!ls) return ls;
+      if (level.node_label.empty()) return std::unexpected(r.At(ip, "nodeLabel is required"));
+      if (level.name.empty()) level.name = level.node_label;
+      for (const auto& other : out.levels) {
+        if (other.node_label == level.node_label || other.name == level.name)
+          return std::unexpected(r.At(ip, "level \"" + level.name + "\" (" + level.node_label + ") is listed twice"));
+      }
+      out.levels.push_back(std::move(level));
+    }
+    if (out.levels.empty()) return std::unexpected(r.At(tp, "list at least one level (or leave levels out)"));
+    FillMissingBandwidths(out.levels);
+    return {};
+  });
+  if (!s) return s;
+  const int sources = !out.levels.empty() + !out.preset.empty() + !out.kueue_topology.empty();
+  if (sources > 1) return std::unexpected(r.At(path, "set one of levels, preset and kueueTopology"));
+  return {};
+}
+
 }  // namespace
 
 std::expected<std::int64_t, std::string> ParseDurationMs(std::string_view text) {
@@ -118,7 +188,7 @@ std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view te
   PlatoonConfig cfg;
   cfg.path = std::string(file);
   bool saw_kind = false;
-  Status s = r.Fields(parsed.value_unsafe(), "", {"apiVersion", "kind", "schedulerName", "cluster", "quota", "gang", "scoring", "extender"},
+  Status s = r.Fields(parsed.value_unsafe(), "", {"apiVersion", "kind", "schedulerName", "cluster", "quota", "gang", "topology", "scoring", "extender"},
                       [&](std::string_view key, element v, const std::string& p) -> Status {
     if (EqualFold(key, "apiVersion")) {
       auto str = r.String(v, p);
@@ -161,6 +231,8 @@ std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view te
         (EqualFold(gk, "bindBarrierTimeout") ? cfg.gang.bind_barrier_timeout_ms : cfg.gang.default_schedule_timeout_ms) = *ms;
         return {};
       });
+    } else if (EqualFold(key, "topology")) {
+      return ParseTopologySettings(r, v, p, cfg.topology);
     } else if (EqualFold(key, "scoring")) {
       return r.Fields(v, p, {"policy", "resources"}, [&](std::string_view sk, element sv, const std::string& sp) -> Status {
         if (EqualFold(sk, "policy")) {

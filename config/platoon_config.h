@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/fabric_levels.h"
 #include "policies/score_policy.h"
 
 namespace platoon::config {
@@ -46,6 +47,7 @@ struct PlatoonConfig {
   std::string cluster_file;    // standalone node cache, resolved against the config's folder
   std::vector<std::string> kueue_files;  // Kueue manifests with the quota, resolved likewise
   GangSettings gang;
+  TopologySettings topology;  // fabric levels (config/fabric_levels.h)
   ScoringSettings scoring;
   ExtenderSettings extender;
 };

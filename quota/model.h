@@ -142,12 +142,21 @@ struct WorkloadPriorityClass {
 
 // Everything a set of Kueue manifests describes. Cohorts named by a ClusterQueue but without a Cohort
 // object exist implicitly with no quota of their own, as in Kueue.
+// A Kueue Topology (kind Topology): the node labels of its levels, top to bottom. Quota ignores it;
+// platoon's engine takes its fabric levels from it (config/fabric_levels.h).
+struct KueueTopology {
+  std::string name;
+  std::vector<std::string> node_labels;
+  friend bool operator==(const KueueTopology&, const KueueTopology&) = default;
+};
+
 struct QuotaConfig {
   std::vector<ResourceFlavor> resource_flavors;
   std::vector<ClusterQueue> cluster_queues;
   std::vector<Cohort> cohorts;
   std::vector<LocalQueue> local_queues;
   std::vector<WorkloadPriorityClass> priority_classes;
+  std::vector<KueueTopology> topologies;
   friend bool operator==(const QuotaConfig&, const QuotaConfig&) = default;
 };
 

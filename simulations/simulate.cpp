@@ -10,6 +10,7 @@
 #include <queue>
 #include <thread>
 
+#include "config/fabric_levels.h"
 #include "config/kueue_manifests.h"
 #include "policies/fragmentation.h"
 #include "policies/placement.h"
@@ -96,7 +97,9 @@ RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings
   r.policy = policy.name;
   r.seed = seed;
   for (const auto& n : *setup.nodes) r.cluster_gpu_milli += std::int64_t{n.gpus} * kWholeGpuMilli;
-  EngineDriver driver(OptionsFor(settings, seed), setup.quota);
+  auto options = OptionsFor(settings, seed);
+  options.levels = setup.levels;
+  EngineDriver driver(std::move(options), setup.quota);
   if (auto ok = driver.Init(); !ok) {
     r.pods_unplaced = -1;
     return r;
@@ -257,8 +260,11 @@ std::expected<SimulationReport, std::string> Simulate(const Scenario& scenario, 
       kueue = std::move(*loaded);
     }
     const bool has_quota = kueue || !inputs.queues.empty();
+    // Fabric levels as serve takes them when its config has no topology section: the Kueue Topology.
+    auto levels = config::ResolveFabricLevels({}, kueue ? &*kueue : nullptr);
+    if (!levels) return std::unexpected(scenario.quota_kueue + ": " + levels.error());
     for (const auto& s : settings) {
-      ReplaySetup setup{&inputs.nodes, &inputs.jobs, std::nullopt, scenario.sample_interval_s * 1000};
+      ReplaySetup setup{&inputs.nodes, &inputs.jobs, std::nullopt, scenario.sample_interval_s * 1000, *levels};
       if (has_quota) {
         auto q = ReplayQuota(kueue, inputs.queues, inputs.jobs, scenario.unknown_queue_nominal_gpus, s);
         if (!q) return std::unexpected(q.error());

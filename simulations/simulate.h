@@ -32,6 +32,7 @@ struct ReplaySetup {
   const std::vector<TraceJob>* jobs = nullptr;  // sorted by arrival
   std::optional<quota::QuotaConfig> quota;
   std::int64_t sample_interval_ms = 3'600'000;
+  std::vector<topology::FabricLevel> levels;  // the engine's fabric levels (from a Kueue Topology)
 };
 RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings, std::uint64_t seed,
                     const ReplaySetup& setup);

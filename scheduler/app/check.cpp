@@ -60,13 +60,17 @@ std::string FirstKind(const std::string& text, const std::string& file) {
   simdjson::padded_string padded(docs->front().json);
   auto parsed = parser.parse(padded);
   if (parsed.error()) return "";
+  std::string_view api;
+  if (parsed.value_unsafe()["apiVersion"].get(api) == simdjson::SUCCESS && api.starts_with("kueue.x-k8s.io/"))
+    return "kueue:" + config::KindOf(parsed.value_unsafe());  // a Kueue Topology is not platoon's topology file
   return config::KindOf(parsed.value_unsafe());
 }
 
 bool IsKueueKind(const std::string& kind) {
-  return kind == "ResourceFlavor" || kind == "ClusterQueue" || kind == "Cohort" || kind == "LocalQueue" ||
-         kind == "WorkloadPriorityClass";
+  return kind.starts_with("kueue:") || kind == "ResourceFlavor" || kind == "ClusterQueue" || kind == "Cohort" ||
+         kind == "LocalQueue" || kind == "WorkloadPriorityClass";
 }
+
 
 int CheckKueue(const std::string& file) {
   auto cfg = config::LoadKueueManifestFiles({file});
@@ -80,6 +84,8 @@ int CheckKueue(const std::string& file) {
     return 1;
   }
   std::printf("%s: OK: Kueue quota\n%s", file.c_str(), state->DescribeCohortTree().c_str());
+  for (const auto& t : cfg->topologies)
+    std::printf("  Topology %s: fabric levels %s\n", t.name.c_str(), config::DescribeFabricLevels(config::LevelsOfKueueTopology(t)).c_str());
   return 0;
 }
 
@@ -128,6 +134,21 @@ int CheckOne(const std::string& file) {
                 cfg->extender.prioritize_verb.c_str(), cfg->extender.bind_verb.c_str(), cfg->extender.preempt_verb.c_str());
     for (const auto& kueue : cfg->kueue_files)
       if (CheckKueue(kueue) != 0) return 1;
+    std::optional<quota::QuotaConfig> quota;
+    if (!cfg->kueue_files.empty()) {
+      auto loaded = config::LoadKueueManifestFiles(cfg->kueue_files);
+      if (!loaded) {
+        std::fprintf(stderr, "%s\n", config::FormatManifestErrors(loaded.error()).c_str());
+        return 1;
+      }
+      quota = std::move(*loaded);
+    }
+    auto levels = config::ResolveFabricLevels(cfg->topology, quota ? &*quota : nullptr);
+    if (!levels) {
+      std::fprintf(stderr, "%s: topology: %s\n", file.c_str(), levels.error().c_str());
+      return 1;
+    }
+    std::printf("  fabric levels: %s\n", config::DescribeFabricLevels(*levels).c_str());
     if (cfg->cluster_file.empty()) return 0;
     auto snap = config::LoadClusterFile(cfg->cluster_file);
     if (!snap) {

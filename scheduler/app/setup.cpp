@@ -2,6 +2,7 @@
 #include "scheduler/app/setup.h"
 
 #include "config/kueue_manifests.h"
+#include "scheduler/extender/log.h"
 
 namespace platoon::app {
 
@@ -21,10 +22,21 @@ std::expected<std::unique_ptr<engine::Engine>, std::string> MakeEngine(const con
                                                                        engine::Seconds now) {
   engine::EngineOptions options;
   options.default_bind_timeout = static_cast<double>(cfg.gang.bind_barrier_timeout_ms) / 1000.0;
-  auto engine = std::make_unique<engine::Engine>(options);
+  std::optional<quota::QuotaConfig> quota;
   if (!cfg.kueue_files.empty()) {
-    auto quota = config::LoadKueueManifestFiles(cfg.kueue_files);
-    if (!quota) return std::unexpected("invalid Kueue manifests:\n" + config::FormatManifestErrors(quota.error()));
+    auto loaded = config::LoadKueueManifestFiles(cfg.kueue_files);
+    if (!loaded) return std::unexpected("invalid Kueue manifests:\n" + config::FormatManifestErrors(loaded.error()));
+    quota = std::move(*loaded);
+  }
+  auto levels = config::ResolveFabricLevels(cfg.topology, quota ? &*quota : nullptr);
+  if (!levels) return std::unexpected("topology: " + levels.error());
+  options.levels = std::move(*levels);
+  log::Info("fabric levels",
+            {{"levels", options.levels.empty() ? "none: gangs are placed without rack or block locality (set topology: in "
+                                                 "the config, or a Kueue Topology in the quota files)"
+                                               : config::DescribeFabricLevels(options.levels)}});
+  auto engine = std::make_unique<engine::Engine>(options);
+  if (quota) {
     if (auto ok = engine->ReplaceQuota(*quota, now); !ok) return std::unexpected("Kueue configuration: " + ok.error());
   }
   if (snapshot) {

@@ -69,6 +69,64 @@ grep -q "waiting for 2 of 3 members" "$TMP/out" || { cat "$TMP/out"; fail "expla
 if "$PLATOON" explain >/dev/null 2>&1; then fail "explain without a cluster file accepted"; fi
 passed=$((passed + 2))
 
+# Fabric levels reach the engine from a Kueue Topology in the quota files: a gang that requires one
+# rack (Kueue's podset-required-topology) does not fit either rack, though the cluster has room.
+cat >"$TMP/racks.yaml" <<'YAML'
+apiVersion: platoon.dev/v1alpha1
+kind: Cluster
+nodeSets:
+  - namePrefix: r1
+    count: 2
+    template:
+      metadata: {labels: {example.com/rack: r1}}
+      status: {allocatable: {cpu: "64", memory: 512Gi, nvidia.com/gpu: 8, pods: 110}}
+  - namePrefix: r2
+    count: 2
+    template:
+      metadata: {labels: {example.com/rack: r2}}
+      status: {allocatable: {cpu: "64", memory: 512Gi, nvidia.com/gpu: 8, pods: 110}}
+podGroups:
+  - metadata: {name: big, namespace: ml}
+    spec: {minMember: 2}
+pods:
+  - metadata: {name: busy-1, namespace: ml}
+    spec: {nodeName: r1-001, containers: [{name: c, resources: {requests: {nvidia.com/gpu: 4}}}]}
+  - metadata: {name: busy-2, namespace: ml}
+    spec: {nodeName: r2-001, containers: [{name: c, resources: {requests: {nvidia.com/gpu: 4}}}]}
+  - metadata:
+      name: big-0
+      namespace: ml
+      labels: {scheduling.x-k8s.io/pod-group: big}
+      annotations: {kueue.x-k8s.io/podset-required-topology: example.com/rack}
+    spec: {containers: [{name: c, resources: {requests: {nvidia.com/gpu: 8}}}]}
+  - metadata:
+      name: big-1
+      namespace: ml
+      labels: {scheduling.x-k8s.io/pod-group: big}
+      annotations: {kueue.x-k8s.io/podset-required-topology: example.com/rack}
+    spec: {containers: [{name: c, resources: {requests: {nvidia.com/gpu: 8}}}]}
+YAML
+cat >"$TMP/topology-kueue.yaml" <<'YAML'
+apiVersion: kueue.x-k8s.io/v1beta1
+kind: Topology
+metadata: {name: default}
+spec:
+  levels: [{nodeLabel: example.com/rack}, {nodeLabel: kubernetes.io/hostname}]
+YAML
+printf 'apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nquota: {kueueFiles: [topology-kueue.yaml]}\n' >"$TMP/racks-config.yaml"
+"$PLATOON" check "$TMP/racks-config.yaml" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "check of a config with a Kueue Topology failed"; }
+grep -q "fabric levels: example.com/rack$" "$TMP/out" || { cat "$TMP/out"; fail "check: no fabric levels from the Kueue Topology"; }
+"$PLATOON" explain --config "$TMP/racks-config.yaml" --cluster "$TMP/racks.yaml" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "explain failed"; }
+grep -q "no example.com/rack can hold all 2 members" "$TMP/out" || { cat "$TMP/out"; fail "explain: the rack level did not reach the engine"; }
+grep -q 'msg="fabric levels" levels=example.com/rack' "$TMP/out" || { cat "$TMP/out"; fail "explain: fabric levels not logged"; }
+# Without the Topology the engine knows no rack level, and says so.
+"$PLATOON" explain --cluster "$TMP/racks.yaml" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "explain failed"; }
+grep -qF "unknown topology level 'example.com/rack' (known: none)" "$TMP/out" || { cat "$TMP/out"; fail "explain: no unknown-level reason"; }
+printf 'apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\ntopology: {preset: azure}\n' >"$TMP/bad-topology.yaml"
+if "$PLATOON" check "$TMP/bad-topology.yaml" >"$TMP/out" 2>&1; then fail "unknown topology preset accepted"; fi
+grep -qF 'bad-topology.yaml:3: topology.preset: unknown topology preset "azure"' "$TMP/out" || { cat "$TMP/out"; fail "bad preset: no file:line"; }
+passed=$((passed + 4))
+
 "$PLATOON" --version | grep -q "^platoon " || fail "--version"
 if "$PLATOON" frobnicate >/dev/null 2>&1; then fail "unknown command accepted"; fi
 if "$PLATOON" serve --listen nonsense >/dev/null 2>&1; then fail "bad --listen accepted"; fi
