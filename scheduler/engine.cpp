@@ -303,6 +303,7 @@ struct Engine::State {
   EngineOptions options;
   std::map<std::string, Node, std::less<>> nodes;
   std::map<std::string, std::vector<topology::NrtZone>, std::less<>> zones;  // NodeResourceTopology by node
+  std::map<std::string, topology::NodeHardware, std::less<>> file_hardware;  // from a topology file, by node
   std::optional<topology::Topology> topo;
   bool topo_dirty = true;
   std::vector<const Node*> node_by_id;
@@ -345,10 +346,12 @@ struct Engine::State {
 
   // --- topology and reservations ---
 
-  // A node's hardware: its labels and allocatable, with the NUMA layout of its NodeResourceTopology.
+  // A node's hardware: its labels and allocatable; then the topology file's description of it (which
+  // wins on structure), else the NUMA layout of its NodeResourceTopology.
   topology::NodeHardware HardwareOf(const std::string& name, const Node& node,
                                     const std::vector<topology::FabricLevel>& levels) const {
     auto hw = topology::HardwareFromLabels(name, node.labels, node.allocatable, levels);
+    if (auto f = file_hardware.find(name); f != file_hardware.end()) return topology::MergeFileAndLabels(f->second, hw);
     if (auto z = zones.find(name); z != zones.end() && hw.usable()) topology::ApplyNodeResourceTopology(hw, z->second);
     return hw;
   }
@@ -1190,6 +1193,17 @@ void Engine::UpsertNode(Node node, Seconds now) {
       s_->BreakPlan(g->second, Format("planned node {} changed and no longer accepts the gang; re-planning", name));
     }
   }
+}
+
+void Engine::SetFileHardware(std::vector<topology::NodeHardware> nodes) {
+  s_->file_hardware.clear();
+  for (auto& hw : nodes) {
+    std::string name = hw.name;
+    s_->file_hardware.insert_or_assign(std::move(name), std::move(hw));
+  }
+  s_->topo_dirty = true;
+  s_->cycle_dirty = true;
+  ++s_->epoch;
 }
 
 bool Engine::SetNodeZones(std::string node, std::vector<topology::NrtZone> zones, Seconds now) {

@@ -175,6 +175,10 @@ class Engine {
   // falls back to the node's labels). Zones may arrive before their node. Returns whether the layout
   // changed (NFD republishes the objects as availability changes; capacity is what counts).
   bool SetNodeZones(std::string node, std::vector<topology::NrtZone> zones, Seconds now);
+  // Hardware from a topology file (NUMA layout, NICs, NVLink matrix, MIG, fabric path) for the nodes
+  // it names, merged with each node's labels as they arrive (topology::MergeFileAndLabels). Replaces
+  // any earlier file; a node the file does not name keeps its labels' view. Call before the first node.
+  void SetFileHardware(std::vector<topology::NodeHardware> nodes);
   // Added or changed: unbound pods join their gang; a pod with node_name set holds its devices; a
   // finished pod releases them. Idempotent per UID.
   void UpsertPod(Pod pod, Seconds now);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "config/cluster_file.h"
+#include "config/topology_file.h"
 #include "simulations/openb_trace.h"
 #include "simulations/philly_trace.h"
 #include "simulations/reference_results.h"
@@ -31,9 +32,6 @@ constexpr std::string_view kHeliosNote =
     "Published figures: HeliosArtifact QSSF service, Philly simulation 2017-10-01..2017-11-30 with consolidate "
     "placement (Hu et al., SC 2021); a different job window and cluster model from this replay.";
 
-LoadError Unsupported(const Scenario& s, std::string what) {
-  return LoadError{s.file, 0, std::move(what)};
-}
 
 // The cluster file loader's errors are "FILE:LINE: ..." already.
 std::expected<config::ClusterSnapshot, LoadError> LoadSnapshot(const std::string& path) {
@@ -44,6 +42,37 @@ std::expected<config::ClusterSnapshot, LoadError> LoadSnapshot(const std::string
     return std::unexpected(LoadError{path, 0, std::move(message)});
   }
   return std::move(*snap);
+}
+
+// A topology file's node: its allocatable from the file, its fabric path as the levels' node labels.
+std::expected<TraceNode, std::string> TraceNodeOf(const topology::NodeHardware& hw,
+                                                  const std::vector<topology::FabricLevel>& levels) {
+  if (hw.cpu_milli <= 0 || hw.memory_bytes <= 0)
+    return std::unexpected(Format("node {} has no allocatable cpu or memory: give cpu and memory in its hardware entry",
+                                  hw.name));
+  TraceNode t;
+  t.name = hw.name;
+  t.gpus = hw.gpu_count;
+  t.gpu_model = hw.gpu_model;
+  t.capacity.Set(kResourceCPU, hw.cpu_milli);
+  t.capacity.Set(kResourceMemory, hw.memory_bytes);
+  t.capacity.Set(kResourcePods, 110);
+  // Whole GPUs as nvidia.com/gpu, MIG instances as nvidia.com/mig-<profile> (the device plugin's
+  // mixed strategy).
+  std::int64_t whole = 0;
+  std::map<std::string, std::int64_t> mig;
+  for (int g = 0; g < hw.gpu_count; ++g) {
+    if (!hw.IsMig(g)) ++whole;
+    else for (const auto& profile : hw.mig[static_cast<std::size_t>(g)]) ++mig["nvidia.com/mig-" + profile];
+  }
+  if (whole > 0) t.capacity.Set(kResourceGPU, whole);
+  for (const auto& [resource, count] : mig) t.capacity.Set(resource, count);
+  for (std::size_t i = 0; i < hw.fabric.size() && i < levels.size(); ++i) {
+    if (!levels[i].node_label.empty() && !hw.fabric[i].domain.empty()) t.labels.emplace_back(levels[i].node_label, hw.fabric[i].domain);
+  }
+  std::ranges::sort(t.labels);
+  t.hardware = hw;
+  return t;
 }
 
 TraceNode TraceNodeOf(const Node& node) {
@@ -134,8 +163,20 @@ std::expected<ScenarioInputs, LoadError> LoadScenarioInputs(const Scenario& s) {
       if (vcs.empty()) vcs = std::move(*sizes);
       break;
     }
-    case ClusterSource::Topology:
-      return std::unexpected(Unsupported(s, "cluster.topology: topology files are read by platoon's config loader, not here"));
+    case ClusterSource::Topology: {
+      auto file = config::LoadTopologyFile(s.cluster_path);
+      if (!file) {
+        const auto& first = file.error().front();
+        return std::unexpected(LoadError{first.file, static_cast<std::size_t>(std::max(first.line, 0)), first.message});
+      }
+      for (const auto& hw : file->nodes) {
+        auto node = TraceNodeOf(hw, file->levels);
+        if (!node) return std::unexpected(LoadError{s.cluster_path, 0, node.error()});
+        in.nodes.push_back(std::move(*node));
+      }
+      in.levels = file->levels;
+      break;
+    }
     case ClusterSource::KubectlNodes: {
       auto snap = LoadSnapshot(s.cluster_path);
       if (!snap) return std::unexpected(snap.error());

@@ -23,10 +23,12 @@ struct ScenarioInputs {
   std::vector<ReferenceFigures> references;
   LoadReport report;                // rows loaded and skipped over the workload files
   std::vector<std::string> notes;   // attribution and caveats for the report
+  std::vector<topology::FabricLevel> levels;  // from a topology file as the cluster; else empty
 };
 
 // Loads what the scenario names. Snapshots (kubectl_nodes, kubectl_pods) are read with platoon's
-// cluster file loader; a topology file as the cluster is not supported here and is reported so.
+// cluster file loader, a topology file (cluster.topology) with its topology file loader: its nodes,
+// their hardware and its fabric levels.
 std::expected<ScenarioInputs, LoadError> LoadScenarioInputs(const Scenario& scenario);
 
 // 8-GPU nodes for each VC ("philly-<vc>-<i>", labelled kPhillyVcLabel=<vc>), in VC file order.

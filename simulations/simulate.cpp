@@ -19,6 +19,14 @@ namespace platoon::sim {
 
 namespace {
 
+// The topology file's description of the nodes that came from one.
+std::vector<topology::NodeHardware> FileHardwareOf(const std::vector<TraceNode>& nodes) {
+  std::vector<topology::NodeHardware> out;
+  for (const auto& n : nodes)
+    if (n.hardware) out.push_back(*n.hardware);
+  return out;
+}
+
 engine::EngineOptions OptionsFor(const PolicySettings& settings, std::uint64_t seed) {
   engine::EngineOptions options;
   options.preemption = settings.preemption;
@@ -68,6 +76,7 @@ RunResult RunFgd(const ScenarioPolicy& policy, const PolicySettings& settings, s
   r.cluster_gpu_milli = workload.cluster_gpu_milli;
   EngineDriver driver(OptionsFor(settings, seed), std::nullopt);
   (void)driver.Init();
+  driver.engine().SetFileHardware(FileHardwareOf(nodes));
   for (std::size_t i : workload.node_order) driver.AddNode(NodeOf(nodes[i]), 0, nodes[i].zones);
   FragmentationMeter meter(workload);
   meter.Seed(driver.engine().Topology());
@@ -104,6 +113,7 @@ RunResult RunReplay(const ScenarioPolicy& policy, const PolicySettings& settings
     r.pods_unplaced = -1;
     return r;
   }
+  driver.engine().SetFileHardware(FileHardwareOf(*setup.nodes));
   for (const auto& n : *setup.nodes) driver.AddNode(NodeOf(n), 0, n.zones);
 
   struct JobState {
@@ -260,9 +270,11 @@ std::expected<SimulationReport, std::string> Simulate(const Scenario& scenario, 
       kueue = std::move(*loaded);
     }
     const bool has_quota = kueue || !inputs.queues.empty();
-    // Fabric levels as serve takes them when its config has no topology section: the Kueue Topology.
+    // Fabric levels: the topology file's when it is the cluster, else as serve takes them when its
+    // config has no topology section (the Kueue Topology).
     auto levels = config::ResolveFabricLevels({}, kueue ? &*kueue : nullptr);
     if (!levels) return std::unexpected(scenario.quota_kueue + ": " + levels.error());
+    if (!inputs.levels.empty()) levels = inputs.levels;
     for (const auto& s : settings) {
       ReplaySetup setup{&inputs.nodes, &inputs.jobs, std::nullopt, scenario.sample_interval_s * 1000, *levels};
       if (has_quota) {

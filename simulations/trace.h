@@ -33,6 +33,8 @@ struct TraceNode {
   std::optional<Node> snapshot;
   // From the snapshot's NodeResourceTopology object: the node's NUMA zones (empty: from its labels).
   std::vector<topology::NrtZone> zones;
+  // From a topology file: the node's full description (NUMA, NICs, NVLink matrix, fabric path).
+  std::optional<topology::NodeHardware> hardware;
   friend bool operator==(const TraceNode&, const TraceNode&) = default;
 };
 

@@ -209,6 +209,40 @@ TEST_CASE("policy options are checked and bad ones explained") {
   CHECK(ReadPolicy({"topology", {}})->placement.empty());
 }
 
+TEST_CASE("a topology file as the cluster: its nodes, hardware and rack levels drive the engine") {
+  auto [scenario, inputs] = Load("on-prem-topology.yaml");
+  REQUIRE(inputs.nodes.size() == 11);
+  REQUIRE(inputs.levels.size() == 2);
+  CHECK(inputs.levels[1].name == "rack");
+  auto report = Simulate(scenario, inputs);
+  REQUIRE_MESSAGE(report.has_value(), (report ? "" : report.error()));
+  const auto& r = RunOf(*report, "topology");
+  CHECK(r.jobs[JobIndex(inputs, "dgx-gang")].start_ms == 0);
+  CHECK(r.jobs[JobIndex(inputs, "l40s-pair")].start_ms == 0);
+  CHECK(r.jobs[JobIndex(inputs, "late-8")].start_ms == 3'600'000);  // only the DGX nodes have 8 GPUs
+  CHECK(r.gangs_stranded == 0);
+
+  // The engine's view of a node: the file's NUMA layout and NICs, and its rack as a fabric domain.
+  engine::EngineOptions options;
+  options.levels = inputs.levels;
+  EngineDriver driver(options, std::nullopt);
+  std::vector<topology::NodeHardware> hardware;
+  for (const auto& n : inputs.nodes) hardware.push_back(*n.hardware);
+  driver.engine().SetFileHardware(hardware);
+  for (const auto& n : inputs.nodes) driver.AddNode(NodeOf(n), 0);
+  const auto& topo = driver.engine().Topology();
+  auto dgx = topo.FindNode("dgx-a100-1");
+  REQUIRE(dgx);
+  CHECK(topo.node(*dgx).numa.size() == 2);
+  CHECK(topo.node(*dgx).nics.size() == 8);
+  CHECK(topo.domain(topo.DomainOf(*dgx, 1)).name == "rack-a");
+  auto mig = topo.FindNode("a100-mig-1");
+  REQUIRE(mig);
+  CHECK(topo.node(*mig).usable());
+  CHECK(topo.node(*mig).IsMig(2));  // GPU 2 is split into MIG instances, the others whole
+  CHECK_FALSE(topo.node(*mig).IsMig(0));
+}
+
 TEST_CASE("a cluster snapshot what-if: running pods hold their GPUs and borrowing starts the larger gang") {
   auto [scenario, inputs] = Load("snapshot-whatif.yaml");
   REQUIRE(inputs.nodes.size() == 10);
