@@ -1,6 +1,8 @@
 // Fabric levels for the engine: PlatoonConfig's topology section or the quota files' Kueue Topology.
 #include "config/fabric_levels.h"
 
+#include "config/topology_file.h"
+
 #include <algorithm>
 #include <set>
 
@@ -41,6 +43,13 @@ void FillMissingBandwidths(std::vector<topology::FabricLevel>& levels) {
   }
 }
 
+namespace {
+void AddCliqueLevel(const TopologySettings& s, std::vector<topology::FabricLevel>& levels) {
+  if (s.nvlink_cliques && std::ranges::none_of(levels, [](const auto& l) { return l.kind == topology::LinkKind::NVLink; }))
+    levels.push_back(topology::NvlinkCliqueLevel());
+}
+}  // namespace
+
 std::expected<std::vector<topology::FabricLevel>, std::string> ResolveFabricLevels(const TopologySettings& s,
                                                                                    const quota::QuotaConfig* quota) {
   std::vector<topology::FabricLevel> levels;
@@ -73,9 +82,28 @@ std::expected<std::vector<topology::FabricLevel>, std::string> ResolveFabricLeve
       return std::unexpected("ResourceFlavors use Kueue Topology \"" + *referenced.begin() + "\", which the quota files do not define");
     levels = LevelsOfKueueTopology(*it);
   }
-  if (s.nvlink_cliques && std::ranges::none_of(levels, [](const auto& l) { return l.kind == topology::LinkKind::NVLink; }))
-    levels.push_back(topology::NvlinkCliqueLevel());
+  AddCliqueLevel(s, levels);
   return levels;
+}
+
+std::expected<EngineTopology, std::string> LoadEngineTopology(const TopologySettings& s, const quota::QuotaConfig* quota) {
+  EngineTopology out;
+  if (s.file.empty()) {
+    auto levels = ResolveFabricLevels(s, quota);
+    if (!levels) return std::unexpected(levels.error());
+    out.levels = std::move(*levels);
+    return out;
+  }
+  auto file = LoadTopologyFile(s.file);
+  if (!file) {
+    std::string all;
+    for (const auto& e : file.error()) all += (all.empty() ? "" : "\n") + e.ToString();
+    return std::unexpected(all);
+  }
+  out.levels = std::move(file->levels);
+  AddCliqueLevel(s, out.levels);
+  out.file_nodes = std::move(file->nodes);
+  return out;
 }
 
 }  // namespace platoon::config

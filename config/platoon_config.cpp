@@ -75,8 +75,9 @@ std::string Resolve(std::string_view base_dir, const std::string& path) {
   return p.lexically_normal().string();
 }
 
-Status ParseTopologySettings(const Reader& r, element v, const std::string& path, TopologySettings& out) {
-  Status s = r.Fields(v, path, {"preset", "levels", "kueueTopology", "nvlinkCliques"},
+Status ParseTopologySettings(const Reader& r, element v, const std::string& path, std::string_view base_dir,
+                             TopologySettings& out) {
+  Status s = r.Fields(v, path, {"preset", "levels", "kueueTopology", "file", "nvlinkCliques"},
                       [&](std::string_view key, element tv, const std::string& tp) -> Status {
     if (EqualFold(key, "nvlinkCliques")) {
       if (!tv.is_bool()) return std::unexpected(r.At(tp, "expected true or false"));
@@ -89,6 +90,9 @@ Status ParseTopologySettings(const Reader& r, element v, const std::string& path
       if (EqualFold(key, "preset")) {
         if (auto preset = PresetFabricLevels(*str); !preset) return std::unexpected(r.At(tp, preset.error()));
         out.preset = *str;
+      } else if (EqualFold(key, "file")) {
+        if (str->empty()) return std::unexpected(r.At(tp, "must name a topology file"));
+        out.file = Resolve(base_dir, *str);
       } else {
         if (str->empty()) return std::unexpected(r.At(tp, "must name a Kueue Topology"));
         out.kueue_topology = *str;
@@ -140,8 +144,8 @@ Status ParseTopologySettings(const Reader& r, element v, const std::string& path
     return {};
   });
   if (!s) return s;
-  const int sources = !out.levels.empty() + !out.preset.empty() + !out.kueue_topology.empty();
-  if (sources > 1) return std::unexpected(r.At(path, "set one of levels, preset and kueueTopology"));
+  const int sources = !out.levels.empty() + !out.preset.empty() + !out.kueue_topology.empty() + !out.file.empty();
+  if (sources > 1) return std::unexpected(r.At(path, "set one of levels, preset, kueueTopology and file"));
   return {};
 }
 
@@ -232,7 +236,7 @@ std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view te
         return {};
       });
     } else if (EqualFold(key, "topology")) {
-      return ParseTopologySettings(r, v, p, cfg.topology);
+      return ParseTopologySettings(r, v, p, base_dir, cfg.topology);
     } else if (EqualFold(key, "scoring")) {
       return r.Fields(v, p, {"policy", "resources"}, [&](std::string_view sk, element sv, const std::string& sp) -> Status {
         if (EqualFold(sk, "policy")) {

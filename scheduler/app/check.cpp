@@ -143,12 +143,14 @@ int CheckOne(const std::string& file) {
       }
       quota = std::move(*loaded);
     }
-    auto levels = config::ResolveFabricLevels(cfg->topology, quota ? &*quota : nullptr);
-    if (!levels) {
-      std::fprintf(stderr, "%s: topology: %s\n", file.c_str(), levels.error().c_str());
+    auto topology = config::LoadEngineTopology(cfg->topology, quota ? &*quota : nullptr);
+    if (!topology) {
+      std::fprintf(stderr, "%s: topology: %s\n", file.c_str(), topology.error().c_str());
       return 1;
     }
-    std::printf("  fabric levels: %s\n", config::DescribeFabricLevels(*levels).c_str());
+    std::printf("  fabric levels: %s\n", config::DescribeFabricLevels(topology->levels).c_str());
+    if (!cfg->topology.file.empty())
+      std::printf("  topology file %s: %zu nodes described\n", cfg->topology.file.c_str(), topology->file_nodes.size());
     if (cfg->cluster_file.empty()) return 0;
     auto snap = config::LoadClusterFile(cfg->cluster_file);
     if (!snap) {

@@ -28,14 +28,18 @@ std::expected<std::unique_ptr<engine::Engine>, std::string> MakeEngine(const con
     if (!loaded) return std::unexpected("invalid Kueue manifests:\n" + config::FormatManifestErrors(loaded.error()));
     quota = std::move(*loaded);
   }
-  auto levels = config::ResolveFabricLevels(cfg.topology, quota ? &*quota : nullptr);
-  if (!levels) return std::unexpected("topology: " + levels.error());
-  options.levels = std::move(*levels);
+  auto topology = config::LoadEngineTopology(cfg.topology, quota ? &*quota : nullptr);
+  if (!topology) return std::unexpected("topology: " + topology.error());
+  options.levels = std::move(topology->levels);
   log::Info("fabric levels",
             {{"levels", options.levels.empty() ? "none: gangs are placed without rack or block locality (set topology: in "
                                                  "the config, or a Kueue Topology in the quota files)"
                                                : config::DescribeFabricLevels(options.levels)}});
   auto engine = std::make_unique<engine::Engine>(options);
+  if (!topology->file_nodes.empty()) {
+    log::Info("topology file", {{"file", cfg.topology.file}, {"nodes", std::to_string(topology->file_nodes.size())}});
+    engine->SetFileHardware(std::move(topology->file_nodes));
+  }
   if (quota) {
     if (auto ok = engine->ReplaceQuota(*quota, now); !ok) return std::unexpected("Kueue configuration: " + ok.error());
   }

@@ -122,10 +122,30 @@ grep -q 'msg="fabric levels" levels=example.com/rack' "$TMP/out" || { cat "$TMP/
 # Without the Topology the engine knows no rack level, and says so.
 "$PLATOON" explain --cluster "$TMP/racks.yaml" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "explain failed"; }
 grep -qF "unknown topology level 'example.com/rack' (known: none)" "$TMP/out" || { cat "$TMP/out"; fail "explain: no unknown-level reason"; }
+# A topology file in the config: its racks (domain names from the file) reach the engine.
+printf 'apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\ntopology: {file: %s}\n' \
+  "$ROOT/config/examples/topology/mixed-on-prem.yaml" >"$TMP/file-config.yaml"
+"$PLATOON" check "$TMP/file-config.yaml" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "check of a config with a topology file failed"; }
+grep -q "fabric levels: spine (platoon.dev/spine) > rack (platoon.dev/rack)" "$TMP/out" || { cat "$TMP/out"; fail "check: no levels from the topology file"; }
+grep -q "11 nodes described" "$TMP/out" || { cat "$TMP/out"; fail "check: no node count from the topology file"; }
+{
+  echo "kind: Cluster"
+  echo "nodes:"
+  for i in 1 2 3 4; do
+    echo "  - {metadata: {name: dgx-a100-$i, labels: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}}, status: {allocatable: {cpu: '256', memory: 2Ti, nvidia.com/gpu: 8, pods: 110}}}"
+  done
+  echo "podGroups: [{metadata: {name: wide, namespace: ml}, spec: {minMember: 5}}]"
+  echo "pods:"
+  for i in 0 1 2 3 4; do
+    echo "  - {metadata: {name: wide-$i, namespace: ml, labels: {scheduling.x-k8s.io/pod-group: wide}, annotations: {kueue.x-k8s.io/podset-required-topology: rack}}, spec: {containers: [{name: c, resources: {requests: {nvidia.com/gpu: 8}}}]}}"
+  done
+} >"$TMP/dgx.yaml"
+"$PLATOON" explain --config "$TMP/file-config.yaml" --cluster "$TMP/dgx.yaml" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "explain failed"; }
+grep -q "no rack can hold all 5 members (8 nvidia.com/gpu each); the largest, rack-a, holds 4" "$TMP/out" || { cat "$TMP/out"; fail "explain: the topology file's racks did not reach the engine"; }
 printf 'apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\ntopology: {preset: azure}\n' >"$TMP/bad-topology.yaml"
 if "$PLATOON" check "$TMP/bad-topology.yaml" >"$TMP/out" 2>&1; then fail "unknown topology preset accepted"; fi
 grep -qF 'bad-topology.yaml:3: topology.preset: unknown topology preset "azure"' "$TMP/out" || { cat "$TMP/out"; fail "bad preset: no file:line"; }
-passed=$((passed + 4))
+passed=$((passed + 6))
 
 "$PLATOON" --version | grep -q "^platoon " || fail "--version"
 if "$PLATOON" frobnicate >/dev/null 2>&1; then fail "unknown command accepted"; fi

@@ -85,7 +85,7 @@ TEST_CASE("PlatoonConfig's topology section: explicit levels, a preset, a Kueue 
     CHECK(Config("topology:\n  levels:\n    - {nodeLabel: a, kind: Ethernet}\n").error() ==
           "platoon.yaml:5: topology.levels[0].kind: unknown kind \"Ethernet\" (known: Fabric, NVLink)");
     CHECK(Config("topology: {preset: gke, kueueTopology: default}\n").error() ==
-          "platoon.yaml:3: topology: set one of levels, preset and kueueTopology");
+          "platoon.yaml:3: topology: set one of levels, preset, kueueTopology and file");
     CHECK(Config("topology: {nvlinkCliques: yes please}\n").error() == "platoon.yaml:3: topology.nvlinkCliques: expected true or false");
     CHECK(Config("topology: {racks: 2}\n").error().starts_with("platoon.yaml:3: topology.racks: unknown field"));
   }
@@ -148,4 +148,20 @@ TEST_CASE("Kueue Topology validation follows Kueue's: 1 to 16 distinct label key
   CHECK(errors("  levels:\n  - nodeLabel: \"not a label\"\n").find("is not a valid label key") != std::string::npos);
   CHECK(errors("  levels:\n  - {nodeLabel: rack, name: r}\n").find("kueue.yaml:6") != std::string::npos);
   CHECK(errors("  levels:\n  - nodeLabel: rack\n").empty());
+}
+
+TEST_CASE("a topology file in the config gives the levels and the hardware of the nodes it names") {
+  auto cfg = ParsePlatoonConfig("apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\ntopology: {file: topology/mixed-on-prem.yaml}\n",
+                                "platoon.yaml", std::string(PLATOON_SOURCE_DIR) + "/config/examples");
+  REQUIRE_MESSAGE(cfg, (cfg ? "" : cfg.error()));
+  CHECK(cfg->topology.file == std::string(PLATOON_SOURCE_DIR) + "/config/examples/topology/mixed-on-prem.yaml");
+  auto loaded = LoadEngineTopology(cfg->topology, nullptr);
+  REQUIRE_MESSAGE(loaded, (loaded ? "" : loaded.error()));
+  CHECK(DescribeFabricLevels(loaded->levels) == "spine (platoon.dev/spine) > rack (platoon.dev/rack)");
+  CHECK(loaded->file_nodes.size() == 11);
+  TopologySettings missing;
+  missing.file = "/nonexistent/topology.yaml";
+  auto error = LoadEngineTopology(missing, nullptr);
+  REQUIRE_FALSE(error);
+  CHECK(error.error().find("/nonexistent/topology.yaml") != std::string::npos);
 }
