@@ -566,6 +566,18 @@ std::optional<std::int32_t> QuotaState::PriorityClassValue(std::string_view name
 
 bool QuotaState::IsAdmitted(std::string_view workload) const { return admitted_index_.contains(std::string(workload)); }
 
+bool QuotaState::ReleaseKeepsNominal(std::string_view workload) const {
+  auto it = admitted_index_.find(std::string(workload));
+  if (it == admitted_index_.end()) return false;
+  const auto& t = *tree_;
+  const auto [cq, slot] = it->second;
+  const int node = t.cqs[cq].node;
+  for (const auto& [fr, amount] : admitted_by_cq_[cq][slot].usage) {
+    if (amount > 0 && t.U(usage_, node, fr) - amount < t.nodes[node].subtree[fr]) return false;
+  }
+  return true;
+}
+
 namespace {
 int NodeFr(const QuotaState::Tree& t, std::string_view node, std::string_view flavor, std::string_view resource,
            int& node_id) {

@@ -159,6 +159,9 @@ class QuotaState {
   // Removes an admitted workload's usage (finished, evicted or preempted). False if not admitted.
   bool Release(std::string_view workload);
   bool IsAdmitted(std::string_view workload) const;
+  // Whether releasing admitted `workload` leaves its ClusterQueue at or above nominal in every
+  // flavor/resource the workload uses (it only gives back borrowed quota). False if not admitted.
+  bool ReleaseKeepsNominal(std::string_view workload) const;
   std::size_t AdmittedCount() const { return admitted_index_.size(); }
 
   // Kueue's preemption target selection for a workload whose assignment is in mode Preempt,

@@ -794,10 +794,19 @@ struct Engine::State {
     auto plan = PlanOn(trial, g, uids);
     std::vector<std::string> capacity_victims;
     if (!plan) {
+      // A preemptor that borrows quota never takes capacity from another ClusterQueue's workload
+      // that its queue's nominal quota guarantees (Kueue's promise to lenders): it could otherwise
+      // evict the very workload whose queue then reclaims the borrowed quota from it, in a cycle.
+      const bool borrowing = assignment && assignment->borrows;
       std::vector<const Gang*> candidates;
+      int guaranteed = 0;
       for (const auto& [key, v] : gangs) {
         if (&v == &g || !Preemptible(v) || v.priority >= g.priority) continue;
         if (std::ranges::find(quota_victims, key) != quota_victims.end()) continue;
+        if (borrowing && v.quota_admitted && v.cluster_queue != g.cluster_queue && !quota->ReleaseKeepsNominal(v.key)) {
+          ++guaranteed;
+          continue;
+        }
         candidates.push_back(&v);
       }
       std::ranges::sort(candidates, [](const Gang* a, const Gang* b) {
@@ -813,6 +822,10 @@ struct Engine::State {
       }
       if (!plan) {
         g.reason = Format("capacity: {}; preempting every lower-priority workload would not make room", plan.error());
+        if (guaranteed > 0) {
+          g.reason += Format(" ({} workload(s) of other ClusterQueues within their nominal quota are not taken by a "
+                             "gang that borrows)", guaranteed);
+        }
         return false;
       }
       // Minimise: give back each victim (latest first) whose removal is not needed.

@@ -538,6 +538,79 @@ TEST_CASE("quota preemption within a ClusterQueue evicts the lower-priority work
   CHECK(engine.Quota()->Usage("team-a", "default", "nvidia.com/gpu") == 8);
 }
 
+// Two ClusterQueues in one cohort whose quota exceeds the cluster: team-b's nominal 16 GPUs on a
+// cluster of two 8-GPU nodes, so team-b can lend quota while its pods hold capacity.
+quota::QuotaConfig Cohort(std::int64_t team_a_gpus) {
+  quota::QuotaConfig c;
+  c.resource_flavors = {{"default", {}, {}, {}, {}}};
+  for (auto [name, gpus] : {std::pair<std::string, std::int64_t>{"team-a", team_a_gpus}, {"team-b", 16}}) {
+    quota::ClusterQueue cq;
+    cq.name = name;
+    cq.cohort = "org";
+    cq.namespace_selector.present = true;
+    cq.preemption.reclaim_within_cohort = quota::ReclaimWithinCohortPolicy::Any;
+    cq.resource_groups = {{{"cpu", "memory", "nvidia.com/gpu"},
+                           {{"default", {{"cpu", 1'000'000, {}, {}}, {"memory", 1LL << 50, {}, {}}, {"nvidia.com/gpu", gpus, {}, {}}}}}}};
+    c.cluster_queues.push_back(cq);
+  }
+  c.local_queues = {{"default", "queue-a", "team-a"}, {"default", "queue-b", "team-b"}};
+  return c;
+}
+
+Pod InQueue(Pod p, std::string queue) {
+  p.labels[std::string(kQueueNameLabel)] = std::move(queue);
+  return p;
+}
+
+// The mixed-priority cycle once documented in ENGINE.md: a borrowing high-priority gang evicted, for
+// capacity, a lower-priority workload its lender's nominal quota guarantees; that workload's queue then
+// reclaimed the borrowed quota, and the two preemptions could repeat.
+TEST_CASE("a gang that borrows quota never takes capacity another ClusterQueue's nominal quota guarantees") {
+  SUBCASE("borrowing: team-b's guaranteed gang keeps its node; only the queueless one could go, and that is not enough") {
+    Engine engine(RackOptions());
+    Driver d(engine);
+    REQUIRE(engine.ReplaceQuota(Cohort(8), 0));
+    d.AddNode(GpuNode("n1", 8));
+    d.AddNode(GpuNode("n2", 8));
+    d.AddPod(InQueue(GangPod("b-job", "", 8, 10), "queue-b"));  // team-b: 8 of its 16 GPUs
+    d.AddPod(GangPod("loose", "", 8, 5));                        // no queue
+    d.Round();
+    REQUIRE(engine.PhaseOf("pod/default/b-job") == GangPhase::Running);
+    REQUIRE(engine.PhaseOf("pod/default/loose") == GangPhase::Running);
+    engine.UpsertPodGroup(Group("big", 2), d.now());
+    for (int i = 0; i < 2; ++i) d.AddPod(InQueue(GangPod("big-" + std::to_string(i), "big", 8, 1000), "queue-a"));
+    d.Advance(1);
+    d.Round();
+    CHECK(d.evictions().empty());
+    REQUIRE(engine.PhaseOf("default/big") == GangPhase::Queued);
+    const auto pending = engine.Pending(d.now());
+    REQUIRE(!pending.queues.empty());
+    REQUIRE(!pending.queues[0].gangs.empty());
+    INFO(pending.queues[0].gangs[0].reason);
+    CHECK(Contains(pending.queues[0].gangs[0].reason, "not taken by a gang that borrows"));
+    CHECK(engine.Quota()->Usage("team-b", "default", "nvidia.com/gpu") == 8);
+  }
+  SUBCASE("within its own nominal quota the same gang preempts by priority across queues") {
+    Engine engine(RackOptions());
+    Driver d(engine);
+    REQUIRE(engine.ReplaceQuota(Cohort(16), 0));
+    d.AddNode(GpuNode("n1", 8));
+    d.AddNode(GpuNode("n2", 8));
+    d.AddPod(InQueue(GangPod("b-job", "", 8, 10), "queue-b"));
+    d.AddPod(GangPod("loose", "", 8, 5));
+    d.Round();
+    engine.UpsertPodGroup(Group("big", 2), d.now());
+    for (int i = 0; i < 2; ++i) d.AddPod(InQueue(GangPod("big-" + std::to_string(i), "big", 8, 1000), "queue-a"));
+    d.Advance(1);
+    d.Round();
+    CHECK(d.evictions().size() == 2);
+    d.Advance(1);
+    d.Round();
+    CHECK(engine.PhaseOf("default/big") == GangPhase::Running);
+    CHECK(d.CheckDevices().empty());
+  }
+}
+
 TEST_CASE("a planned gang that is not yet bound loses its plan to a higher priority gang without eviction") {
   Engine engine(RackOptions());
   Driver d(engine);
