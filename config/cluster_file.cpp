@@ -1,8 +1,8 @@
 // Cluster file loading: documents -> Nodes, Pods and PodGroups, validated with file:line errors.
 #include "config/cluster_file.h"
 
-#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "config/k8s_json.h"
@@ -131,10 +131,10 @@ std::expected<void, std::string> AddObject(element obj, const std::string& path,
 }
 
 std::expected<void, std::string> Validate(ClusterSnapshot& snap, std::string_view file) {
-  std::set<std::string, std::less<>> names;
+  std::map<std::string, const Node*, std::less<>> names;
   for (const auto& node : snap.nodes) {
     if (node.name.empty()) return std::unexpected(std::string(file) + ": a node has no metadata.name");
-    if (!names.insert(node.name).second)
+    if (!names.emplace(node.name, &node).second)
       return std::unexpected(std::string(file) + ": node " + node.name + " is defined twice");
   }
   std::set<std::string> uids;
@@ -151,11 +151,12 @@ std::expected<void, std::string> Validate(ClusterSnapshot& snap, std::string_vie
     if (group.name.empty()) return std::unexpected(std::string(file) + ": a PodGroup has no metadata.name");
   std::set<std::string, std::less<>> zoned;
   for (const auto& nrt : snap.node_topologies) {
-    if (!names.contains(nrt.name))
+    auto named = names.find(nrt.name);
+    if (named == names.end())
       return std::unexpected(std::string(file) + ": NodeResourceTopology " + nrt.name + " names a node the file does not define");
     if (!zoned.insert(nrt.name).second)
       return std::unexpected(std::string(file) + ": node " + nrt.name + " has two NodeResourceTopology objects");
-    const Node& node = *std::ranges::find(snap.nodes, nrt.name, &Node::name);
+    const Node& node = *named->second;
     auto hw = topology::HardwareFromLabels(node.name, node.labels, node.allocatable, {});
     if (!hw.usable()) continue;  // the labels' own problem, reported where the node is used
     topology::ApplyNodeResourceTopology(hw, nrt.zones);

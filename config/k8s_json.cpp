@@ -354,6 +354,48 @@ ResourceList EffectiveRequests(const std::vector<ContainerRequests>& containers,
   return out;
 }
 
+// One entry of a zone's resources: its name and capacity (allocatable and available change with use;
+// the layout is what counts).
+Status AddZoneResource(element r, const std::string& path, ResourceList& capacity) {
+  std::string name;
+  std::optional<Quantity> amount;
+  Status s = ForFields(r, path, [&](std::string_view key, element v) -> Status {
+    if (EqualFold(key, "name")) {
+      auto text = GetString(v, Join(path, key));
+      if (!text) return std::unexpected(text.error());
+      name = std::move(*text);
+    } else if (EqualFold(key, "capacity")) {
+      auto q = GetQuantity(v, Join(path, key));
+      if (!q) return std::unexpected(q.error());
+      amount = *q;
+    }
+    return {};
+  });
+  if (!s) return s;
+  if (name.empty()) return std::unexpected(DecodeError{path, "a zone resource needs a name"});
+  if (!amount) return std::unexpected(DecodeError{path, "resource " + name + " has no capacity"});
+  if (amount->IsNegative()) return std::unexpected(DecodeError{Join(path, "capacity"), "negative capacity"});
+  capacity.Set(name, ToAmount(name, *amount));
+  return {};
+}
+
+Result<topology::NrtZone> GetNrtZone(element z, const std::string& path) {
+  topology::NrtZone zone;
+  Status s = ForFields(z, path, [&](std::string_view key, element v) -> Status {
+    const std::string p = Join(path, key);
+    if (EqualFold(key, "name") || EqualFold(key, "type")) {
+      auto text = GetString(v, p);
+      if (!text) return std::unexpected(text.error());
+      (EqualFold(key, "name") ? zone.name : zone.type) = std::move(*text);
+    } else if (EqualFold(key, "resources")) {
+      return ForArray(v, p, [&](element r, const std::string& rp) { return AddZoneResource(r, rp, zone.capacity); });
+    }
+    return {};
+  });
+  if (!s) return std::unexpected(s.error());
+  return zone;
+}
+
 }  // namespace
 
 bool EqualFold(std::string_view a, std::string_view b) {
@@ -598,43 +640,6 @@ std::expected<PodGroup, DecodeError> DecodePodGroup(element json, std::string_vi
 
 std::expected<NodeResourceTopology, DecodeError> DecodeNodeResourceTopology(element json, std::string_view path) {
   NodeResourceTopology out;
-  auto zone_of = [](element z, const std::string& zp) -> Result<topology::NrtZone> {
-    topology::NrtZone zone;
-    Status s = ForFields(z, zp, [&](std::string_view key, element v) -> Status {
-      const std::string p = Join(zp, key);
-      if (EqualFold(key, "name") || EqualFold(key, "type")) {
-        auto text = GetString(v, p);
-        if (!text) return std::unexpected(text.error());
-        (EqualFold(key, "name") ? zone.name : zone.type) = std::move(*text);
-      } else if (EqualFold(key, "resources")) {
-        return ForArray(v, p, [&](element r, const std::string& rp) -> Status {
-          std::string name;
-          std::optional<Quantity> capacity;
-          Status rs = ForFields(r, rp, [&](std::string_view rk, element rv) -> Status {
-            if (EqualFold(rk, "name")) {
-              auto text = GetString(rv, Join(rp, rk));
-              if (!text) return std::unexpected(text.error());
-              name = std::move(*text);
-            } else if (EqualFold(rk, "capacity")) {
-              auto q = GetQuantity(rv, Join(rp, rk));
-              if (!q) return std::unexpected(q.error());
-              capacity = *q;
-            }
-            return {};
-          });
-          if (!rs) return rs;
-          if (name.empty()) return std::unexpected(DecodeError{rp, "a zone resource needs a name"});
-          if (!capacity) return std::unexpected(DecodeError{rp, "resource " + name + " has no capacity"});
-          if (capacity->IsNegative()) return std::unexpected(DecodeError{Join(rp, "capacity"), "negative capacity"});
-          zone.capacity.Set(name, ToAmount(name, *capacity));
-          return {};
-        });
-      }
-      return {};
-    });
-    if (!s) return std::unexpected(s.error());
-    return zone;
-  };
   Status s = ForFields(json, path, [&](std::string_view key, element v) -> Status {
     const std::string p = Join(path, key);
     if (EqualFold(key, "metadata")) {
@@ -643,7 +648,7 @@ std::expected<NodeResourceTopology, DecodeError> DecodeNodeResourceTopology(elem
       out.name = m->name;
     } else if (EqualFold(key, "zones")) {
       return ForArray(v, p, [&](element z, const std::string& zp) -> Status {
-        auto zone = zone_of(z, zp);
+        auto zone = GetNrtZone(z, zp);
         if (!zone) return std::unexpected(zone.error());
         out.zones.push_back(std::move(*zone));
         return {};

@@ -75,6 +75,41 @@ std::string Resolve(std::string_view base_dir, const std::string& path) {
   return p.lexically_normal().string();
 }
 
+// One entry of topology.levels: {name, nodeLabel, gbps, kind}; the name defaults to the label.
+std::expected<topology::FabricLevel, std::string> ParseFabricLevel(const Reader& r, element item, const std::string& path) {
+  topology::FabricLevel level;
+  Status s = r.Fields(item, path, {"name", "nodeLabel", "gbps", "kind"},
+                      [&](std::string_view key, element v, const std::string& p) -> Status {
+    if (EqualFold(key, "gbps")) {
+      if (!v.is_number()) return std::unexpected(r.At(p, "expected a number (GB/s per GPU, one direction)"));
+      const double gbps = v.is_double() ? v.get_double().value_unsafe()
+                          : v.is_int64() ? static_cast<double>(v.get_int64().value_unsafe())
+                                         : static_cast<double>(v.get_uint64().value_unsafe());
+      if (!(gbps > 0) || gbps > 1e6) return std::unexpected(r.At(p, "must be above 0 and at most 1000000"));
+      level.gbps = gbps;
+      return {};
+    }
+    auto str = r.String(v, p);
+    if (!str) return std::unexpected(str.error());
+    if (EqualFold(key, "name")) {
+      level.name = *str;
+    } else if (EqualFold(key, "nodeLabel")) {
+      level.node_label = *str;
+    } else if (*str == "Fabric") {
+      level.kind = topology::LinkKind::Fabric;
+    } else if (*str == "NVLink") {
+      level.kind = topology::LinkKind::NVLink;
+    } else {
+      return std::unexpected(r.At(p, "unknown kind \"" + *str + "\" (known: Fabric, NVLink)"));
+    }
+    return {};
+  });
+  if (!s) return std::unexpected(s.error());
+  if (level.node_label.empty()) return std::unexpected(r.At(path, "nodeLabel is required"));
+  if (level.name.empty()) level.name = level.node_label;
+  return level;
+}
+
 Status ParseTopologySettings(const Reader& r, element v, const std::string& path, std::string_view base_dir,
                              TopologySettings& out) {
   Status s = r.Fields(v, path, {"preset", "levels", "kueueTopology", "file", "nvlinkCliques"},
@@ -103,41 +138,13 @@ Status ParseTopologySettings(const Reader& r, element v, const std::string& path
     std::size_t i = 0;
     for (element item : ArrayOf(tv)) {
       const std::string ip = tp + "[" + std::to_string(i++) + "]";
-      topology::FabricLevel level;
-      Status ls = r.Fields(item, ip, {"name", "nodeLabel", "gbps", "kind"},
-                           [&](std::string_view lk, element lv, const std::string& lp) -> Status {
-        if (EqualFold(lk, "gbps")) {
-          if (!lv.is_number()) return std::unexpected(r.At(lp, "expected a number (GB/s per GPU, one direction)"));
-          const double gbps = lv.is_double() ? lv.get_double().value_unsafe()
-                              : lv.is_int64() ? static_cast<double>(lv.get_int64().value_unsafe())
-                                              : static_cast<double>(lv.get_uint64().value_unsafe());
-          if (!(gbps > 0) || gbps > 1e6) return std::unexpected(r.At(lp, "must be above 0 and at most 1000000"));
-          level.gbps = gbps;
-          return {};
-        }
-        auto str = r.String(lv, lp);
-        if (!str) return std::unexpected(str.error());
-        if (EqualFold(lk, "name")) {
-          level.name = *str;
-        } else if (EqualFold(lk, "nodeLabel")) {
-          level.node_label = *str;
-        } else if (*str == "Fabric") {
-          level.kind = topology::LinkKind::Fabric;
-        } else if (*str == "NVLink") {
-          level.kind = topology::LinkKind::NVLink;
-        } else {
-          return std::unexpected(r.At(lp, "unknown kind \"" + *str + "\" (known: Fabric, NVLink)"));
-        }
-        return {};
-      });
-      if (!ls) return ls;
-      if (level.node_label.empty()) return std::unexpected(r.At(ip, "nodeLabel is required"));
-      if (level.name.empty()) level.name = level.node_label;
+      auto level = ParseFabricLevel(r, item, ip);
+      if (!level) return std::unexpected(level.error());
       for (const auto& other : out.levels) {
-        if (other.node_label == level.node_label || other.name == level.name)
-          return std::unexpected(r.At(ip, "level \"" + level.name + "\" (" + level.node_label + ") is listed twice"));
+        if (other.node_label == level->node_label || other.name == level->name)
+          return std::unexpected(r.At(ip, "level \"" + level->name + "\" (" + level->node_label + ") is listed twice"));
       }
-      out.levels.push_back(std::move(level));
+      out.levels.push_back(std::move(*level));
     }
     if (out.levels.empty()) return std::unexpected(r.At(tp, "list at least one level (or leave levels out)"));
     FillMissingBandwidths(out.levels);

@@ -356,6 +356,16 @@ struct Engine::State {
     return hw;
   }
 
+  // Applies a changed description of a node (labels, allocatable, zones): in place when its shape is
+  // kept (reservations kept); otherwise, or for a node the topology does not hold yet, the topology
+  // is rebuilt on next use.
+  void RefreshHardware(const std::string& name, const Node& node) {
+    if (topo && !topo_dirty) {
+      if (auto id = topo->FindNode(name); id && topo->UpdateNode(*id, HardwareOf(name, node, options.levels))) return;
+    }
+    topo_dirty = true;
+  }
+
   void EnsureTopology() {
     if (!topo_dirty && topo) return;
     topo_dirty = false;
@@ -1182,15 +1192,7 @@ void Engine::UpsertNode(Node node, Seconds now) {
   s_->cycle_dirty = true;
   ++s_->epoch;
   const Node& stored = s_->nodes.at(name);
-  // A change that keeps the node's shape updates the topology in place (reservations kept); any
-  // other change rebuilds it on next use.
-  bool in_place = false;
-  if (existed && s_->topo && !s_->topo_dirty) {
-    if (auto id = s_->topo->FindNode(name)) {
-      in_place = s_->topo->UpdateNode(*id, s_->HardwareOf(name, stored, s_->options.levels)).has_value();
-    }
-  }
-  if (!in_place) s_->topo_dirty = true;
+  s_->RefreshHardware(name, stored);
   // Plans whose members may no longer go there (cordoned, tainted, relabelled) are re-planned whole.
   std::set<std::string> broken;
   for (const auto& [uid, h] : s_->held) {
@@ -1231,13 +1233,7 @@ bool Engine::SetNodeZones(std::string node, std::vector<topology::NrtZone> zones
   }
   auto n = s_->nodes.find(node);
   if (n == s_->nodes.end()) return true;  // applied when the node arrives
-  bool in_place = false;
-  if (s_->topo && !s_->topo_dirty) {
-    if (auto id = s_->topo->FindNode(node)) {
-      in_place = s_->topo->UpdateNode(*id, s_->HardwareOf(node, n->second, s_->options.levels)).has_value();
-    }
-  }
-  if (!in_place) s_->topo_dirty = true;
+  s_->RefreshHardware(node, n->second);
   s_->cycle_dirty = true;
   ++s_->epoch;
   return true;

@@ -180,9 +180,11 @@ std::expected<ScenarioInputs, LoadError> LoadScenarioInputs(const Scenario& s) {
     case ClusterSource::KubectlNodes: {
       auto snap = LoadSnapshot(s.cluster_path);
       if (!snap) return std::unexpected(snap.error());
-      for (const Node& node : snap->nodes) in.nodes.push_back(TraceNodeOf(node));
-      for (auto& nrt : snap->node_topologies) {  // the loader checked each names a node of the file
-        std::ranges::find(in.nodes, nrt.name, &TraceNode::name)->zones = std::move(nrt.zones);
+      std::map<std::string, std::vector<topology::NrtZone>, std::less<>> zones;
+      for (auto& nrt : snap->node_topologies) zones.emplace(nrt.name, std::move(nrt.zones));
+      for (const Node& node : snap->nodes) {
+        in.nodes.push_back(TraceNodeOf(node));
+        if (auto z = zones.find(node.name); z != zones.end()) in.nodes.back().zones = std::move(z->second);
       }
       break;
     }

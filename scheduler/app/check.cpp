@@ -11,6 +11,7 @@
 #include "config/platoon_config.h"
 #include "config/yaml_json.h"
 #include "scheduler/app/commands.h"
+#include "scheduler/app/setup.h"
 
 namespace platoon::app {
 namespace {
@@ -70,7 +71,6 @@ bool IsKueueKind(const std::string& kind) {
   return kind.starts_with("kueue:") || kind == "ResourceFlavor" || kind == "ClusterQueue" || kind == "Cohort" ||
          kind == "LocalQueue" || kind == "WorkloadPriorityClass";
 }
-
 
 int CheckKueue(const std::string& file) {
   auto cfg = config::LoadKueueManifestFiles({file});
@@ -134,23 +134,14 @@ int CheckOne(const std::string& file) {
                 cfg->extender.prioritize_verb.c_str(), cfg->extender.bind_verb.c_str(), cfg->extender.preempt_verb.c_str());
     for (const auto& kueue : cfg->kueue_files)
       if (CheckKueue(kueue) != 0) return 1;
-    std::optional<quota::QuotaConfig> quota;
-    if (!cfg->kueue_files.empty()) {
-      auto loaded = config::LoadKueueManifestFiles(cfg->kueue_files);
-      if (!loaded) {
-        std::fprintf(stderr, "%s\n", config::FormatManifestErrors(loaded.error()).c_str());
-        return 1;
-      }
-      quota = std::move(*loaded);
-    }
-    auto topology = config::LoadEngineTopology(cfg->topology, quota ? &*quota : nullptr);
-    if (!topology) {
-      std::fprintf(stderr, "%s: topology: %s\n", file.c_str(), topology.error().c_str());
+    auto in = LoadEngineInputs(*cfg);  // the quota files together (one may use another's flavors)
+    if (!in) {
+      std::fprintf(stderr, "%s: %s\n", file.c_str(), in.error().c_str());
       return 1;
     }
-    std::printf("  fabric levels: %s\n", config::DescribeFabricLevels(topology->levels).c_str());
+    std::printf("  fabric levels: %s\n", config::DescribeFabricLevels(in->topology.levels).c_str());
     if (!cfg->topology.file.empty())
-      std::printf("  topology file %s: %zu nodes described\n", cfg->topology.file.c_str(), topology->file_nodes.size());
+      std::printf("  topology file %s: %zu nodes described\n", cfg->topology.file.c_str(), in->topology.file_nodes.size());
     if (cfg->cluster_file.empty()) return 0;
     auto snap = config::LoadClusterFile(cfg->cluster_file);
     if (!snap) {

@@ -3,6 +3,7 @@
 
 #include <expected>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/cluster_file.h"
@@ -15,6 +16,15 @@ namespace platoon::app {
 // The PlatoonConfig named by --config (built-in defaults without it), with --cluster overriding its
 // `cluster:`. Error: a message ready to print after the command's name.
 std::expected<config::PlatoonConfig, std::string> ConfigFromFlags(const ParsedFlags& flags);
+
+// What the engine is built from besides the config's own values: the Kueue quota (none without
+// kueueFiles) and the topology (fabric levels, a topology file's nodes).
+struct EngineInputs {
+  std::optional<quota::QuotaConfig> quota;
+  config::EngineTopology topology;
+};
+// Error: a message ready to print ("invalid Kueue manifests:\n..." or "topology: ...").
+std::expected<EngineInputs, std::string> LoadEngineInputs(const config::PlatoonConfig& cfg);
 
 // A gang engine with the config's gang timeouts and Kueue quota, fed the snapshot's nodes, pod
 // groups and pods (in that order) at time `now`. Error: a message ready to print.
