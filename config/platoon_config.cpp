@@ -281,7 +281,9 @@ std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view te
     } else if (EqualFold(key, "extender")) {
       auto& e = cfg.extender;
       return r.Fields(v, p, {"urlPrefix", "filterVerb", "prioritizeVerb", "bindVerb", "preemptVerb", "maxRequestBytes",
-                             "threads", "keepAliveMaxCount", "keepAliveTimeoutSeconds"},
+                             "maxInflightRequestBytes", "maxHeaderBytes", "maxHeaders", "workers", "maxConnections",
+                             "keepAliveMaxCount", "keepAliveTimeoutSeconds", "readTimeoutSeconds", "writeTimeoutSeconds",
+                             "tlsHandshakeTimeoutSeconds", "threads"},
                       [&](std::string_view ek, element ev, const std::string& ep) -> Status {
         if (EqualFold(ek, "urlPrefix")) {
           auto str = r.String(ev, ep);
@@ -303,22 +305,35 @@ std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view te
           *target = *str;
           return {};
         }
-        if (EqualFold(ek, "maxRequestBytes")) {
-          auto n = r.Int(ev, ep, 1024, std::int64_t{1} << 32);
+        if (EqualFold(ek, "threads"))
+          return std::unexpected(r.At(ep, "extender.threads was removed: waiting binds and idle connections no longer "
+                                          "hold threads, so no thread count is needed for gangs; delete it (workers "
+                                          "sizes the event loop for CPU, default 2)"));
+        struct Limit {
+          const char* name;
+          std::int64_t min, max;
+          std::function<void(std::int64_t)> set;
+        };
+        const Limit limits[] = {
+            {"maxRequestBytes", 1024, std::int64_t{1} << 32, [&](std::int64_t n) { e.max_request_bytes = static_cast<std::size_t>(n); }},
+            {"maxInflightRequestBytes", 1024, std::int64_t{1} << 36,
+             [&](std::int64_t n) { e.max_inflight_request_bytes = static_cast<std::size_t>(n); }},
+            {"maxHeaderBytes", 1024, 1 << 20, [&](std::int64_t n) { e.max_header_bytes = static_cast<std::size_t>(n); }},
+            {"maxHeaders", 8, 10000, [&](std::int64_t n) { e.max_headers = static_cast<int>(n); }},
+            {"workers", 1, 64, [&](std::int64_t n) { e.workers = static_cast<int>(n); }},
+            {"maxConnections", 16, 1'000'000, [&](std::int64_t n) { e.max_connections = static_cast<int>(n); }},
+            {"keepAliveMaxCount", 1, INT32_MAX, [&](std::int64_t n) { e.keep_alive_max_count = static_cast<int>(n); }},
+            {"keepAliveTimeoutSeconds", 1, 86400, [&](std::int64_t n) { e.keep_alive_timeout_seconds = static_cast<int>(n); }},
+            {"readTimeoutSeconds", 1, 3600, [&](std::int64_t n) { e.read_timeout_seconds = static_cast<int>(n); }},
+            {"writeTimeoutSeconds", 1, 3600, [&](std::int64_t n) { e.write_timeout_seconds = static_cast<int>(n); }},
+            {"tlsHandshakeTimeoutSeconds", 1, 3600, [&](std::int64_t n) { e.tls_handshake_timeout_seconds = static_cast<int>(n); }},
+        };
+        for (const auto& limit : limits) {
+          if (!EqualFold(ek, limit.name)) continue;
+          auto n = r.Int(ev, ep, limit.min, limit.max);
           if (!n) return std::unexpected(n.error());
-          e.max_request_bytes = static_cast<std::size_t>(*n);
-        } else if (EqualFold(ek, "threads")) {
-          auto n = r.Int(ev, ep, 2, 1024);
-          if (!n) return std::unexpected(n.error());
-          e.threads = static_cast<int>(*n);
-        } else if (EqualFold(ek, "keepAliveMaxCount")) {
-          auto n = r.Int(ev, ep, 1, INT32_MAX);
-          if (!n) return std::unexpected(n.error());
-          e.keep_alive_max_count = static_cast<int>(*n);
-        } else {
-          auto n = r.Int(ev, ep, 1, 86400);
-          if (!n) return std::unexpected(n.error());
-          e.keep_alive_timeout_seconds = static_cast<int>(*n);
+          limit.set(*n);
+          return {};
         }
         return {};
       });
@@ -331,6 +346,10 @@ std::expected<PlatoonConfig, std::string> ParsePlatoonConfig(std::string_view te
   if (e.filter_verb == e.prioritize_verb || e.filter_verb == e.bind_verb || e.filter_verb == e.preempt_verb ||
       e.prioritize_verb == e.bind_verb || e.prioritize_verb == e.preempt_verb || e.bind_verb == e.preempt_verb)
     return std::unexpected(std::string(file) + ": extender verbs must be distinct");
+  if (e.max_inflight_request_bytes < e.max_request_bytes)
+    return std::unexpected(std::string(file) + ": extender.maxInflightRequestBytes (" + std::to_string(e.max_inflight_request_bytes) +
+                           ") must be at least maxRequestBytes (" + std::to_string(e.max_request_bytes) +
+                           "), or a body of the largest allowed size could never be read");
   return cfg;
 }
 

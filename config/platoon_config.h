@@ -20,10 +20,24 @@ struct ExtenderSettings {
   std::string prioritize_verb = "prioritize";
   std::string bind_verb = "bind";
   std::string preempt_verb = "preempt";
-  std::size_t max_request_bytes = 64u << 20;  // 10,000 full Node objects fit
-  int threads = 32;                           // concurrent connections (binds of a gang arrive together)
+  std::size_t max_request_bytes = 64u << 20;  // one body, whatever its encoding: 10,000 full Node objects fit
+  // Request bodies held in memory at once across all connections; a body that would pass it waits
+  // (its connection is not read) until others are answered. At least max_request_bytes.
+  std::size_t max_inflight_request_bytes = 256u << 20;
+  std::size_t max_header_bytes = 16u << 10;  // request line plus every header
+  int max_headers = 100;
+  // Threads that run the event loop and decide requests. Waiting binds, idle and slow connections
+  // hold none, so this is sized for CPU, not for gangs.
+  int workers = 2;
+  int max_connections = 1024;  // at the cap the oldest idle connection is closed for a new one
   int keep_alive_max_count = 100000;
-  int keep_alive_timeout_seconds = 300;
+  // Idle keep-alive: 5 s beyond the 90 s IdleConnTimeout that kube-scheduler's extender client
+  // inherits from Go's http.DefaultTransport, so the client closes first and never sends into a
+  // connection the server is closing.
+  int keep_alive_timeout_seconds = 95;
+  int read_timeout_seconds = 10;   // one request's header and body, from its first byte
+  int write_timeout_seconds = 10;  // one answer
+  int tls_handshake_timeout_seconds = 10;
   friend bool operator==(const ExtenderSettings&, const ExtenderSettings&) = default;
 };
 

@@ -1,16 +1,16 @@
-// The extender's HTTP edge: cpp-httplib servers, prometheus-cpp metrics, logfmt logs.
+// The extender service behind the event-driven edge: routes, parked binds, prometheus-cpp metrics,
+// logfmt logs.
 #include "scheduler/extender/server.h"
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
 
 #include <algorithm>
 #include <cstdlib>
 #include <vector>
 
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <httplib.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -75,15 +75,24 @@ struct ExtenderService::Metrics : engine::MetricsSink {
           .Register(registry);
   prometheus::Gauge& binds_waiting = prometheus::BuildGauge()
                                          .Name("platoon_bind_barrier_waiting_binds")
-                                         .Help("Bind calls waiting at the co-bind barrier, each holding a server thread.")
+                                         .Help("Bind calls parked at the co-bind barrier (memory only, no thread).")
                                          .Register(registry)
                                          .Add({});
-  prometheus::Counter& thread_warnings =
-      prometheus::BuildCounter()
-          .Name("platoon_bind_barrier_thread_warnings_total")
-          .Help("Times waiting binds left at most one spare server thread (raise extender.threads).")
-          .Register(registry)
-          .Add({});
+  prometheus::Family<prometheus::Gauge>& connections =
+      prometheus::BuildGauge()
+          .Name("platoon_extender_connections")
+          .Help("Open connections on both ports, by state (idle: between requests; busy: reading, deciding or writing).")
+          .Register(registry);
+  prometheus::Gauge& answers_pending = prometheus::BuildGauge()
+                                           .Name("platoon_extender_answers_pending")
+                                           .Help("Requests read whose answer is not ready yet (parked binds among them).")
+                                           .Register(registry)
+                                           .Add({});
+  prometheus::Gauge& body_bytes = prometheus::BuildGauge()
+                                      .Name("platoon_extender_inflight_body_bytes")
+                                      .Help("Request body bytes held in memory now (bounded by extender.maxInflightRequestBytes).")
+                                      .Register(registry)
+                                      .Add({});
   std::mutex mutex;  // prometheus-cpp's Family::Add is thread-safe; this guards our lookups of label sets
 
   static inline const prometheus::Histogram::BucketBoundaries kWaitBuckets = {0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600};
@@ -142,42 +151,61 @@ void ExtenderService::Observe(std::string_view verb, int status, double seconds)
   metrics_->duration.Add({{"verb", std::string(verb)}}, kLatencyBuckets).Observe(seconds);
 }
 
-std::string ExtenderService::MetricsText() {
-  {
-    std::lock_guard lock(mutex_);
-    const ClusterCounts counts = state_->Counts();
-    metrics_->cache.Add({{"kind", "node"}}).Set(static_cast<double>(counts.nodes));
-    metrics_->cache.Add({{"kind", "bound_pod"}}).Set(static_cast<double>(counts.bound_pods));
-    metrics_->cache.Add({{"kind", "pending_pod"}}).Set(static_cast<double>(counts.pending_pods));
-    if (engine_) {
-      std::map<std::pair<std::string, std::string>, int> pending;
-      for (const auto& q : engine_->Pending(clock_()).queues) {
-        for (const auto& g : q.gangs) pending[{q.cluster_queue, std::string(engine::ToString(g.phase))}]++;
-      }
-      for (auto& [key, gauge] : pending_seen_) gauge->Set(0);
-      for (const auto& [key, n] : pending) {
-        auto& gauge = pending_seen_[key];
-        if (gauge == nullptr) gauge = &metrics_->pending.Add({{"cluster_queue", key.first}, {"status", key.second}});
-        gauge->Set(n);
-      }
-    }
+void ExtenderService::RefreshGauges() {
+  Locked lock(*this);
+  const ClusterCounts counts = state_->Counts();
+  metrics_->cache.Add({{"kind", "node"}}).Set(static_cast<double>(counts.nodes));
+  metrics_->cache.Add({{"kind", "bound_pod"}}).Set(static_cast<double>(counts.bound_pods));
+  metrics_->cache.Add({{"kind", "pending_pod"}}).Set(static_cast<double>(counts.pending_pods));
+  if (!engine_) return;
+  std::map<std::pair<std::string, std::string>, int> pending;
+  for (const auto& q : engine_->Pending(clock_()).queues) {
+    for (const auto& g : q.gangs) pending[{q.cluster_queue, std::string(engine::ToString(g.phase))}]++;
   }
+  for (auto& [key, gauge] : pending_seen_) gauge->Set(0);
+  for (const auto& [key, n] : pending) {
+    auto& gauge = pending_seen_[key];
+    if (gauge == nullptr) gauge = &metrics_->pending.Add({{"cluster_queue", key.first}, {"status", key.second}});
+    gauge->Set(n);
+  }
+}
+
+void ExtenderService::SetEdgeGauges(std::size_t connections, std::size_t idle, std::size_t answers_pending, std::size_t body_bytes) {
+  metrics_->connections.Add({{"state", "idle"}}).Set(static_cast<double>(idle));
+  metrics_->connections.Add({{"state", "busy"}}).Set(static_cast<double>(connections - std::min(idle, connections)));
+  metrics_->answers_pending.Set(static_cast<double>(answers_pending));
+  metrics_->body_bytes.Set(static_cast<double>(body_bytes));
+}
+
+std::string ExtenderService::MetricsText() {
+  RefreshGauges();
   return prometheus::TextSerializer().Serialize(metrics_->registry.Collect());
 }
 
+std::string ExtenderService::RenderedMetrics() {
+  std::lock_guard lock(rendered_mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (rendered_.empty() || now - rendered_at_ >= std::chrono::seconds(1)) {
+    rendered_ = prometheus::TextSerializer().Serialize(metrics_->registry.Collect());
+    rendered_at_ = now;
+  }
+  return rendered_;
+}
+
+std::int64_t ExtenderService::NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+bool ExtenderService::EngineResponsive(std::chrono::seconds limit) const {
+  const std::int64_t since = held_since_.load();
+  return since == 0 || NowNanos() - since < std::chrono::duration_cast<std::chrono::nanoseconds>(limit).count();
+}
+
 void ExtenderService::AttachEngine(std::unique_ptr<engine::Engine> engine, std::function<double()> clock) {
-  std::lock_guard lock(mutex_);
+  Locked lock(*this);
   engine_ = std::move(engine);
   clock_ = std::move(clock);
-  if (engine_) {
-    engine_->SetMetricsSink(metrics_.get());
-    // Each bind waiting at the barrier holds one server thread until its gang releases, and every
-    // kube-scheduler keep-alive connection holds one too: say so once, with the numbers.
-    log::Info("gang engine attached: a bind waiting at the co-bind barrier holds a server thread",
-              {{"threads", std::to_string(settings_.threads)},
-               {"largest_gang", std::to_string(std::max(1, settings_.threads - 2))},
-               {"fix", "raise extender.threads above the largest gang plus the gangs binding at once"}});
-  }
+  if (engine_) engine_->SetMetricsSink(metrics_.get());
 }
 
 namespace {
@@ -198,7 +226,7 @@ void AppendNumber(std::string& out, std::string_view key, std::int64_t value) {
 Reply ExtenderService::DebugPending() {
   engine::PendingView view;
   {
-    std::lock_guard lock(mutex_);
+    Locked lock(*this);
     if (!engine_) return {404, EncodeError("no gang engine is attached")};
     view = engine_->Pending(clock_());
   }
@@ -230,16 +258,24 @@ Reply ExtenderService::DebugPending() {
 
 namespace {
 const Reply kSyncing{503, EncodeError("platoon is still syncing with the API server; retry shortly")};
+
+// The decoder's buffers grow to the largest body seen; give them back after a big one so a burst of
+// 30 MB NodeLists does not stay resident. Declared before the decoded arguments, so it runs after
+// they (which point into those buffers) are gone.
+struct TrimDecoder {
+  ~TrimDecoder() { t_decoder.Trim(); }
+};
 }  // namespace
 
 Reply ExtenderService::Filter(std::string_view body) {
   if (!accepting_) return kSyncing;
+  TrimDecoder trim;
   auto args = t_decoder.DecodeFilterArgs(body);
   if (!args) return Refuse("filter", WireErrorKindName(args.error().kind), args.error().message);
   if (engine_) {
     engine::FilterDecision decision;
     {
-      std::lock_guard lock(mutex_);
+      Locked lock(*this);
       decision = engine_->Decide(args->pod, args->node_names, clock_());
       EngineChangedLocked();  // a filter may admit or re-plan a gang
     }
@@ -261,7 +297,7 @@ Reply ExtenderService::Filter(std::string_view body) {
   }
   std::vector<NodeVerdict> verdicts;
   {
-    std::lock_guard lock(mutex_);
+    Locked lock(*this);
     if (!args->pod.uid.empty() && args->pod.node_name.empty()) state_->UpsertPod(args->pod);
     verdicts = state_->Filter(args->pod, args->node_names);
   }
@@ -281,11 +317,12 @@ Reply ExtenderService::Filter(std::string_view body) {
 
 Reply ExtenderService::Prioritize(std::string_view body) {
   if (!accepting_) return kSyncing;
+  TrimDecoder trim;
   auto args = t_decoder.DecodeFilterArgs(body);
   if (!args) return Refuse("prioritize", WireErrorKindName(args.error().kind), args.error().message);
   std::vector<int> scores;
   {
-    std::lock_guard lock(mutex_);
+    Locked lock(*this);
     scores = engine_ ? engine_->Score(args->pod, args->node_names) : state_->Score(args->pod, args->node_names);
   }
   std::vector<std::int64_t> extender_scores(scores.size());
@@ -293,99 +330,143 @@ Reply ExtenderService::Prioritize(std::string_view body) {
   return {200, EncodeHostPriorityList(args->node_names, extender_scores)};
 }
 
-Reply ExtenderService::Bind(std::string_view body) {
-  if (!accepting_) return kSyncing;
-  auto req = t_decoder.DecodeBindingArgs(body);
-  if (!req) return Refuse("bind", WireErrorKindName(req.error().kind), req.error().message);
+// The pool that posts released Bindings to the API server: blocking calls, off the event loop, many
+// at once so a big gang's release lands together.
+struct ExtenderService::Posting {
+  static constexpr int kThreads = 32;
+  boost::asio::thread_pool pool{kThreads};
+};
+
+void ExtenderService::SetBinder(Binder binder) {
+  binder_ = std::move(binder);
+  if (binder_ && !posting_) posting_ = std::make_unique<Posting>();
+}
+
+void ExtenderService::SetWake(std::function<void()> wake) {
+  Locked lock(*this);
+  wake_ = std::move(wake);
+}
+
+namespace {
+// A bind parked this long is answered with an error whatever the engine says (the engine's own
+// barrier timeout, default 20 s, normally decides long before).
+constexpr auto kParkedGiveUp = std::chrono::minutes(10);
+}  // namespace
+
+void ExtenderService::Bind(std::string_view body, std::function<void(Reply)> done) {
+  if (!accepting_) return done(kSyncing);
+  BindInfo info;
   std::expected<void, std::string> result;
-  if (engine_) {
-    // The co-bind barrier: wait until the whole gang reached bind (or the engine fails this bind).
-    std::unique_lock lock(mutex_);
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(10);
-    const std::uint64_t serial = next_bind_++;
-    engine::BindOutcome out;
-    for (;;) {
-      if (stop_waiting_) {
-        out = {engine::BindOutcome::Kind::Error, {}, "bind barrier: the extender is shutting down"};
-        break;
-      }
-      out = engine_->Bind(req->pod_uid, req->node, clock_());
-      if (out.kind != engine::BindOutcome::Kind::Wait) break;
-      if (std::chrono::steady_clock::now() > give_up) {
-        out = {engine::BindOutcome::Kind::Error, {}, "bind barrier: gave up after 10 minutes"};
-        break;
-      }
-      if (waiting_binds_.insert_or_assign(serial, engine_version_).second) BindStartedWaitingLocked(out.message);
-      bind_cv_.wait_for(lock, std::chrono::milliseconds(50));
+  {
+    TrimDecoder trim;
+    auto req = t_decoder.DecodeBindingArgs(body);
+    if (!req) return done(Refuse("bind", WireErrorKindName(req.error().kind), req.error().message));
+    info = {req->pod_namespace + "/" + req->pod_name, req->pod_uid, req->node};
+    if (!engine_) {
+      Locked lock(*this);
+      result = state_->Bind(*req);
     }
-    if (waiting_binds_.erase(serial)) {
-      metrics_->binds_waiting.Decrement();
-      if (waiting_binds_.size() + 2 < static_cast<std::size_t>(settings_.threads)) thread_warning_armed_ = true;
+  }
+  if (!engine_) return FinishBind(info, result, done);
+  engine::BindOutcome out;
+  {
+    Locked lock(*this);
+    if (stop_waiting_) {
+      out = {engine::BindOutcome::Kind::Error, {}, "bind barrier: the extender is shutting down"};
+    } else {
+      out = engine_->Bind(info.pod_uid, info.node, clock_());
+      if (out.kind == engine::BindOutcome::Kind::Wait) {
+        // The co-bind barrier: park until the whole gang reached bind (or the engine fails this bind).
+        parked_.emplace(next_bind_++, Parked{std::move(info), engine_version_, std::chrono::steady_clock::now() + kParkedGiveUp,
+                                             std::move(done)});
+        metrics_->binds_waiting.Increment();
+        return;
+      }
     }
     // A release binds the other members; a failure may have released the gang's reservation.
     EngineChangedLocked();
-    if (out.kind != engine::BindOutcome::Kind::BindNow) {
-      result = std::unexpected(out.message);
-    } else if (binder_) {
-      // Live mode: post this pod's Binding (outside the lock: an API round trip).
-      lock.unlock();
-      auto own = std::ranges::find(out.bindings, req->pod_uid, &engine::Binding::pod_uid);
-      if (own == out.bindings.end()) result = std::unexpected(std::string("the engine released no binding for this pod"));
-      else result = binder_(*own);
-    }
-  } else {
-    std::lock_guard lock(mutex_);
-    result = state_->Bind(*req);
   }
-  const std::string pod = req->pod_namespace + "/" + req->pod_name;
-  if (!result) {
-    metrics_->binds.Add({{"result", "error"}}).Increment();
-    log::Warn("bind refused", {{"pod", pod}, {"uid", req->pod_uid}, {"node", req->node}, {"reason", result.error()}});
-    return {200, EncodeBindingResult(result.error())};
-  }
-  metrics_->binds.Add({{"result", "bound"}}).Increment();
-  log::Info("bound pod", {{"pod", pod}, {"uid", req->pod_uid}, {"node", req->node}});
-  return {200, EncodeBindingResult("")};
+  CompleteBind(info, std::move(out), std::move(done));
 }
 
-void ExtenderService::BindStartedWaitingLocked(const std::string& barrier) {
-  metrics_->binds_waiting.Increment();
-  // Warn while one spare thread is left: one more waiting bind and filter calls or the gang's last
-  // bind find no thread, so the barrier can only time out.
-  if (!thread_warning_armed_ || waiting_binds_.size() + 2 < static_cast<std::size_t>(settings_.threads)) return;
-  thread_warning_armed_ = false;
-  metrics_->thread_warnings.Increment();
-  log::Warn("binds waiting at the co-bind barrier hold nearly every server thread",
-            {{"waiting", std::to_string(waiting_binds_.size())},
-             {"threads", std::to_string(settings_.threads)},
-             {"barrier", barrier},
-             {"fix", "raise extender.threads above the largest gang plus the gangs binding at once"}});
+void ExtenderService::ReviewParkedBinds() {
+  review_scheduled_ = false;
+  std::vector<std::pair<Parked, engine::BindOutcome>> decided;
+  {
+    Locked lock(*this);
+    if (parked_.empty()) return;
+    const double now = clock_();
+    const auto steady_now = std::chrono::steady_clock::now();
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      engine::BindOutcome out;
+      if (stop_waiting_) out = {engine::BindOutcome::Kind::Error, {}, "bind barrier: the extender is shutting down"};
+      else if (steady_now > it->second.give_up) out = {engine::BindOutcome::Kind::Error, {}, "bind barrier: gave up after 10 minutes"};
+      else out = engine_->Bind(it->second.info.pod_uid, it->second.info.node, now);
+      if (out.kind == engine::BindOutcome::Kind::Wait) {
+        it->second.seen_version = engine_version_;
+        ++it;
+        continue;
+      }
+      decided.emplace_back(std::move(it->second), std::move(out));
+      it = parked_.erase(it);
+      metrics_->binds_waiting.Decrement();
+    }
+    // A release or failure changed the engine: the binds still parked ask again.
+    if (!decided.empty()) EngineChangedLocked();
+  }
+  for (auto& [parked, out] : decided) CompleteBind(parked.info, std::move(out), std::move(parked.done));
+}
+
+void ExtenderService::CompleteBind(const BindInfo& info, engine::BindOutcome out, std::function<void(Reply)> done) {
+  if (out.kind != engine::BindOutcome::Kind::BindNow) return FinishBind(info, std::unexpected(out.message), done);
+  if (!binder_) return FinishBind(info, {}, done);
+  auto own = std::ranges::find(out.bindings, info.pod_uid, &engine::Binding::pod_uid);
+  if (own == out.bindings.end()) return FinishBind(info, std::unexpected(std::string("the engine released no binding for this pod")), done);
+  // Live mode: post this pod's Binding from the pool (an API round trip).
+  boost::asio::post(posting_->pool, [this, info, binding = *own, done = std::move(done)] { FinishBind(info, binder_(binding), done); });
+}
+
+void ExtenderService::FinishBind(const BindInfo& info, const std::expected<void, std::string>& result,
+                                 const std::function<void(Reply)>& done) {
+  if (!result) {
+    metrics_->binds.Add({{"result", "error"}}).Increment();
+    log::Warn("bind refused", {{"pod", info.pod}, {"uid", info.pod_uid}, {"node", info.node}, {"reason", result.error()}});
+    return done({200, EncodeBindingResult(result.error())});
+  }
+  metrics_->binds.Add({{"result", "bound"}}).Increment();
+  log::Info("bound pod", {{"pod", info.pod}, {"uid", info.pod_uid}, {"node", info.node}});
+  done({200, EncodeBindingResult("")});
 }
 
 void ExtenderService::EngineChangedLocked() {
   ++engine_version_;
-  if (!waiting_binds_.empty()) bind_cv_.notify_all();
+  if (!parked_.empty() && wake_ && !review_scheduled_.exchange(true)) wake_();
 }
 
 ExtenderService::BarrierWaiters ExtenderService::Waiters() {
-  std::lock_guard lock(mutex_);
-  BarrierWaiters w{waiting_binds_.size(), 0};
-  for (const auto& [serial, version] : waiting_binds_) w.up_to_date += version == engine_version_ ? 1 : 0;
+  Locked lock(*this);
+  BarrierWaiters w{parked_.size(), 0};
+  for (const auto& [serial, parked] : parked_) w.up_to_date += parked.seen_version == engine_version_ ? 1 : 0;
   return w;
 }
 
 void ExtenderService::StopWaiting() {
-  std::lock_guard lock(mutex_);
-  stop_waiting_ = true;
-  bind_cv_.notify_all();
+  {
+    Locked lock(*this);
+    stop_waiting_ = true;
+    wake_ = nullptr;
+  }
+  ReviewParkedBinds();  // answers every parked bind with "shutting down"
+  if (posting_) posting_->pool.join();
 }
 
 Reply ExtenderService::Preempt(std::string_view body) {
+  TrimDecoder trim;
   auto args = t_decoder.DecodePreemptionArgs(body);
   if (!args) return Refuse("preempt", WireErrorKindName(args.error().kind), args.error().message);
   std::map<std::string, NodeVictims> accepted;
   {
-    std::lock_guard lock(mutex_);
+    Locked lock(*this);
     accepted = state_->VetVictims(args->victims);
   }
   if (accepted.size() != args->victims.size())
@@ -396,183 +477,168 @@ Reply ExtenderService::Preempt(std::string_view body) {
 }
 
 struct ExtenderServer::Impl {
-  std::unique_ptr<httplib::Server> protocol;
-  std::unique_ptr<httplib::Server> admin;
-  std::thread protocol_thread;
-  std::thread admin_thread;
+  std::unique_ptr<HttpEdge> edge;
 };
 
-ExtenderServer::ExtenderServer(ExtenderService& service, TlsSettings tls)
-    : service_(service), tls_(std::move(tls)), impl_(std::make_unique<Impl>()) {}
+ExtenderServer::ExtenderServer(ExtenderService& service, TlsSettings tls, AdminSettings admin)
+    : service_(service), tls_(std::move(tls)), admin_(std::move(admin)), impl_(std::make_unique<Impl>()) {}
 
 ExtenderServer::~ExtenderServer() { Stop(); }
 
 namespace {
 
-void JsonReply(httplib::Response& res, int status, const std::string& body) {
-  res.status = status;
-  // The charset keeps cpp-httplib from gzipping answers for Go clients (measured +0.1..1.7 ms).
-  res.set_content(body, "application/json; charset=utf-8");
+// A stuck decision (one holder of the engine's lock for this long) turns /healthz red: kube-scheduler
+// would have timed every extender call out long before.
+constexpr auto kLivenessStall = std::chrono::seconds(30);
+constexpr auto kParkedReview = std::chrono::milliseconds(50);
+constexpr auto kGaugeRefresh = std::chrono::seconds(1);
+
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+HttpAnswer Json(int status, std::string body) { return {status, std::move(body), "application/json"}; }
+HttpAnswer Text(int status, std::string body) { return {status, std::move(body), "text/plain; charset=utf-8"}; }
+
+EdgeLimits ExtenderLimits(const config::ExtenderSettings& s) {
+  EdgeLimits l;
+  l.max_body_bytes = s.max_request_bytes;
+  l.max_header_bytes = s.max_header_bytes;
+  l.max_headers = s.max_headers;
+  l.max_connections = s.max_connections;
+  l.keep_alive_max_requests = s.keep_alive_max_count;
+  l.keep_alive_timeout = std::chrono::seconds(s.keep_alive_timeout_seconds);
+  l.read_timeout = std::chrono::seconds(s.read_timeout_seconds);
+  l.write_timeout = std::chrono::seconds(s.write_timeout_seconds);
+  l.handshake_timeout = std::chrono::seconds(s.tls_handshake_timeout_seconds);
+  return l;
 }
 
-// cpp-httplib 0.11 as Debian builds it listens with a backlog of 5, so the burst of connections
-// kube-scheduler opens to bind a large gang overflows it and clients stall a second per SYN retry
-// (seen in the concurrent-bind test). Linux lets listen() on a listening socket raise the backlog;
-// find ours by its port, since httplib does not expose the descriptor.
-void RaiseListenBacklog(int port) {
-  // The open descriptors from /proc/self/fd (a few dozen) rather than 4,096 getsockopt calls, which
-  // cost a couple of milliseconds per start.
-  std::vector<int> fds;
-  if (DIR* dir = ::opendir("/proc/self/fd")) {
-    while (const dirent* entry = ::readdir(dir)) {
-      if (entry->d_name[0] >= '0' && entry->d_name[0] <= '9') fds.push_back(std::atoi(entry->d_name));
-    }
-    ::closedir(dir);
-  } else {
-    for (int fd = 0; fd < 4096; ++fd) fds.push_back(fd);
-  }
-  for (int fd : fds) {
-    int accepting = 0;
-    socklen_t len = sizeof accepting;
-    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting) continue;
-    sockaddr_storage addr{};
-    socklen_t addr_len = sizeof addr;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
-    int bound = -1;
-    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-    if (bound == port) ::listen(fd, SOMAXCONN);
-  }
+// The admin port reads no bodies; its connections are probes and scrapers.
+EdgeLimits AdminLimits(const config::ExtenderSettings& s) {
+  EdgeLimits l = ExtenderLimits(s);
+  l.max_body_bytes = 64u << 10;
+  l.max_connections = std::min(s.max_connections, 256);
+  return l;
 }
 
-std::expected<int, std::string> BindServer(httplib::Server& server, const std::string& host, int port) {
-  int bound = port;
-  if (port == 0) {
-    bound = server.bind_to_any_port(host);
-    if (bound < 0) return std::unexpected("cannot listen on " + host + ":0");
-  } else if (!server.bind_to_port(host, port)) {
-    return std::unexpected("cannot listen on " + host + ":" + std::to_string(port) +
-                           " (address in use, or not an address of this machine)");
-  }
-  RaiseListenBacklog(bound);
-  return bound;
+std::optional<TlsFiles> Files(const TlsSettings& tls, bool require_client_cert) {
+  if (!tls.enabled()) return std::nullopt;
+  return TlsFiles{tls.cert_file, tls.key_file, tls.client_ca_file, require_client_cert};
 }
 
 }  // namespace
 
+void ExtenderServer::HandleExtender(HttpRequest&& request, Respond respond) {
+  const auto& s = service_.settings();
+  struct Route {
+    std::string_view verb;
+    std::string path;
+  };
+  const Route routes[] = {{"filter", s.url_prefix + "/" + s.filter_verb},
+                          {"prioritize", s.url_prefix + "/" + s.prioritize_verb},
+                          {"bind", s.url_prefix + "/" + s.bind_verb},
+                          {"preempt", s.url_prefix + "/" + s.preempt_verb}};
+  const std::string_view path = PathOf(request.target);
+  const Route* route = nullptr;
+  for (const auto& r : routes) route = r.path == path ? &r : route;
+  if (route == nullptr || request.method != "POST") {
+    // Anything else gets a JSON body, a log line and a metric.
+    const int status = route == nullptr ? 404 : 405;
+    const std::string kind = route == nullptr ? "unknown_path" : "wrong_method";
+    const std::string message = route == nullptr ? "no extender verb at " + request.method + " " + std::string(path) +
+                                                       " (POST to <urlPrefix>/filter, prioritize, bind or preempt)"
+                                                 : std::string(route->verb) + " takes POST, not " + request.method;
+    service_.CountError("none", kind, status);
+    service_.CountRequest("none", status);
+    log::Warn("refused HTTP request", {{"method", request.method}, {"path", std::string(path)}, {"status", std::to_string(status)},
+                                       {"kind", kind}, {"remote", request.remote}});
+    return respond(Json(status, EncodeError(message)));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto answer = [this, verb = route->verb, start, respond = std::move(respond)](Reply reply) {
+    service_.Observe(verb, reply.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    respond(Json(reply.status, std::move(reply.body)));
+  };
+  try {
+    if (route->verb == "filter") return answer(service_.Filter(request.body));
+    if (route->verb == "prioritize") return answer(service_.Prioritize(request.body));
+    if (route->verb == "preempt") return answer(service_.Preempt(request.body));
+    service_.Bind(request.body, std::move(answer));
+  } catch (const std::exception& e) {
+    // The core does not throw for bad input; this is a bug, answered and logged, never a crash.
+    service_.CountError(route->verb, "internal", 500);
+    log::Error("request handler failed", {{"verb", std::string(route->verb)}, {"error", e.what()}});
+    respond(Json(500, EncodeError(std::string("internal error: ") + e.what())));
+  }
+}
+
+void ExtenderServer::HandleAdmin(HttpRequest&& request, Respond respond) {
+  const std::string_view path = PathOf(request.target);
+  if (request.method != "GET" && request.method != "HEAD") return respond(Text(405, "the admin port answers GET\n"));
+  if (path == "/healthz") {
+    // Served by the same loop and workers as the extender port: when they cannot answer, neither
+    // does this. A stuck engine lock turns it red even while the loop runs.
+    if (!service_.EngineResponsive(kLivenessStall))
+      return respond(Text(503, "unhealthy: the engine has been busy on one decision for over 30 s\n"));
+    return respond(Text(200, "ok\n"));
+  }
+  if (path == "/readyz") return respond(ready_ ? Text(200, "ready\n") : Text(503, "not ready: the node cache is not loaded yet\n"));
+  const bool needs_cert = !admin_.tls.client_ca_file.empty();
+  if (needs_cert && !request.client_verified && (path == "/metrics" || path == "/debug/pending"))
+    return respond(Text(403, "forbidden: " + std::string(path) + " needs a client certificate signed by --admin-client-ca\n"));
+  if (path == "/metrics") return respond(Text(200, service_.RenderedMetrics()));
+  if (path == "/debug/pending") {
+    if (!needs_cert && !request.loopback && !admin_.debug_pending_open)
+      return respond(Json(403, EncodeError("/debug/pending shows tenants' gangs and free capacity: it is served to loopback "
+                                           "clients, to clients with a certificate (--admin-client-ca), or to everyone with "
+                                           "--debug-pending")));
+    auto reply = service_.DebugPending();
+    return respond(Json(reply.status, std::move(reply.body)));
+  }
+  respond(Text(404, "not found: the admin port serves /healthz, /readyz, /metrics and /debug/pending\n"));
+}
+
 std::expected<void, std::string> ExtenderServer::Start(const std::string& host, int port, const std::string& admin_host,
                                                        int admin_port) {
   const auto& s = service_.settings();
-  if (tls_.enabled()) {
-    auto ssl = std::make_unique<httplib::SSLServer>(tls_.cert_file.c_str(), tls_.key_file.c_str(),
-                                                    tls_.client_ca_file.empty() ? nullptr : tls_.client_ca_file.c_str());
-    if (!ssl->is_valid())
-      return std::unexpected("cannot start TLS: check --tls-cert " + tls_.cert_file + ", --tls-key " + tls_.key_file +
-                             (tls_.client_ca_file.empty() ? "" : " and --client-ca " + tls_.client_ca_file) +
-                             " (readable PEM files, key matching the certificate)");
-    impl_->protocol = std::move(ssl);
-  } else {
-    impl_->protocol = std::make_unique<httplib::Server>();
-  }
-  auto& server = *impl_->protocol;
-  server.set_tcp_nodelay(true);
-  server.set_keep_alive_max_count(static_cast<std::size_t>(s.keep_alive_max_count));
-  server.set_keep_alive_timeout(s.keep_alive_timeout_seconds);
-  server.set_payload_max_length(s.max_request_bytes);
-  server.set_read_timeout(30, 0);
-  server.set_write_timeout(30, 0);
-  const int threads = s.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-
-  struct Route {
-    std::string verb_name;
-    std::string path;
-    Reply (ExtenderService::*call)(std::string_view);
-  };
-  const Route routes[] = {
-      {"filter", s.url_prefix + "/" + s.filter_verb, &ExtenderService::Filter},
-      {"prioritize", s.url_prefix + "/" + s.prioritize_verb, &ExtenderService::Prioritize},
-      {"bind", s.url_prefix + "/" + s.bind_verb, &ExtenderService::Bind},
-      {"preempt", s.url_prefix + "/" + s.preempt_verb, &ExtenderService::Preempt},
-  };
-  for (const auto& route : routes) {
-    server.Post(route.path, [this, route](const httplib::Request& req, httplib::Response& res) {
-      const auto start = std::chrono::steady_clock::now();
-      Reply reply = (service_.*route.call)(req.body);
-      JsonReply(res, reply.status, reply.body);
-      service_.Observe(route.verb_name,
-                       reply.status,
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    });
-  }
-  // Anything else that ends in a 4xx/5xx (unknown path, wrong method, body over the limit, a
-  // malformed request line) gets a JSON body, a log line and a metric.
-  server.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;  // a verb handler already answered with its own JSON error
-    std::string kind = res.status == 404 ? "unknown_path" : res.status == 413 ? "too_large" : "http_" + std::to_string(res.status);
-    std::string message = res.status == 404   ? "no extender verb at " + req.method + " " + req.path +
-                                                  " (POST to <urlPrefix>/filter, prioritize, bind or preempt)"
-                          : res.status == 413 ? "request body is larger than extender.maxRequestBytes (" +
-                                                    std::to_string(service_.settings().max_request_bytes) + " bytes)"
-                                              : "request refused with HTTP " + std::to_string(res.status);
-    service_.CountError("none", kind, res.status);
-    service_.CountRequest("none", res.status);
-    log::Warn("refused HTTP request", {{"method", req.method}, {"path", req.path}, {"status", std::to_string(res.status)},
-                                       {"kind", kind}, {"remote", req.remote_addr}});
-    JsonReply(res, res.status, EncodeError(message));
+  impl_->edge = std::make_unique<HttpEdge>(s.workers, s.max_inflight_request_bytes, [this](const EdgeEvent& e) {
+    service_.CountError("none", e.kind, e.status);
+    if (e.status != 0) service_.CountRequest("none", e.status);
+    log::Warn("refused HTTP request", {{"port", std::string(e.port)}, {"kind", std::string(e.kind)},
+                                       {"status", std::to_string(e.status)}, {"remote", e.remote},
+                                       {"method", e.method}, {"path", e.target}});
   });
-  server.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown error";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    service_.CountError("none", "internal", 500);
-    log::Error("request handler failed", {{"path", req.path}, {"error", what}});
-    JsonReply(res, 500, EncodeError("internal error: " + what));
-  });
-
-  impl_->admin = std::make_unique<httplib::Server>();
-  auto& admin = *impl_->admin;
-  admin.set_tcp_nodelay(true);
-  admin.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  admin.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    res.status = ready_ ? 200 : 503;
-    res.set_content(ready_ ? "ready\n" : "not ready: the node cache is not loaded yet\n", "text/plain");
-  });
-  admin.Get("/debug/pending", [this](const httplib::Request&, httplib::Response& res) {
-    auto reply = service_.DebugPending();
-    JsonReply(res, reply.status, reply.body);
-  });
-  admin.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(service_.MetricsText(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-
-  auto bound = BindServer(server, host, port);
-  if (!bound) return std::unexpected(bound.error());
+  auto& edge = *impl_->edge;
+  auto bound = edge.Listen("extender", host, port, ExtenderLimits(s), Files(tls_, true),
+                           [this](HttpRequest&& r, Respond respond) { HandleExtender(std::move(r), std::move(respond)); });
+  if (!bound)
+    return std::unexpected(bound.error() + (tls_.enabled() ? " (check --tls-cert, --tls-key and --client-ca: readable PEM "
+                                                             "files, the key matching the certificate)"
+                                                           : ""));
+  auto admin_bound = edge.Listen("admin", admin_host, admin_port, AdminLimits(s), Files(admin_.tls, false),
+                                 [this](HttpRequest&& r, Respond respond) { HandleAdmin(std::move(r), std::move(respond)); });
+  if (!admin_bound)
+    return std::unexpected(admin_bound.error() + (admin_.tls.enabled() ? " (check --admin-tls-cert, --admin-tls-key and "
+                                                                         "--admin-client-ca)"
+                                                                       : ""));
   port_ = *bound;
-  auto admin_bound = BindServer(admin, admin_host, admin_port);
-  if (!admin_bound) {
-    server.stop();
-    return std::unexpected(admin_bound.error());
-  }
   admin_port_ = *admin_bound;
-  impl_->protocol_thread = std::thread([&server] { server.listen_after_bind(); });
-  impl_->admin_thread = std::thread([&admin] { admin.listen_after_bind(); });
-  for (int i = 0; i < 5000 && !(server.is_running() && admin.is_running()); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  service_.SetWake([&edge, this] { edge.Post([this] { service_.ReviewParkedBinds(); }); });
+  edge.Every(kParkedReview, [this] { service_.ReviewParkedBinds(); });
+  edge.Every(kGaugeRefresh, [this, &edge] {
+    const EdgeGauges g = edge.Gauges();
+    service_.SetEdgeGauges(g.connections, g.idle_connections, g.answers_pending, g.inflight_body_bytes);
+    service_.RefreshGauges();
+  });
+  service_.RefreshGauges();
+  edge.Start();
   return {};
 }
 
 void ExtenderServer::Stop() {
-  if (!impl_) return;
-  if (impl_->protocol) service_.StopWaiting();  // binds at the barrier would hold the pool's threads
-  if (impl_->protocol) impl_->protocol->stop();
-  if (impl_->admin) impl_->admin->stop();
-  if (impl_->protocol_thread.joinable()) impl_->protocol_thread.join();
-  if (impl_->admin_thread.joinable()) impl_->admin_thread.join();
+  if (!impl_ || !impl_->edge) return;
+  service_.StopWaiting();  // answers parked binds and waits for Bindings being posted
+  impl_->edge->Stop();
+  impl_->edge.reset();
 }
 
 }  // namespace platoon::extender

@@ -18,23 +18,18 @@ using simdjson::dom::element;
 
 WireError Wrong(std::string message) { return {WireErrorKind::WrongType, std::move(message)}; }
 
-// The value of the first key equal to `name` ignoring case (Go prefers an exact match; extender
-// bodies never carry both spellings, so the first match is the same field).
+// The value of the last key equal to `name` ignoring case: Go's encoding/json matches keys to a
+// struct field case-insensitively and assigns each in turn, so of duplicate keys the last wins.
 bool Field(element obj, std::string_view name, element& out) {
   if (!obj.is_object()) return false;
+  bool found = false;
   for (auto field : ObjectOf(obj)) {
-    if (field.key == name) {
+    if (field.key == name || EqualFold(field.key, name)) {
       out = field.value;
-      return true;
+      found = true;
     }
   }
-  for (auto field : ObjectOf(obj)) {
-    if (EqualFold(field.key, name)) {
-      out = field.value;
-      return true;
-    }
-  }
-  return false;
+  return found;
 }
 
 std::expected<std::string_view, WireError> StringField(element obj, std::string_view name) {
@@ -122,6 +117,13 @@ std::string_view WireErrorKindName(WireErrorKind kind) {
     case WireErrorKind::InvalidValue: return "invalid_value";
   }
   return "unknown";
+}
+
+void WireDecoder::Trim() {
+  constexpr std::size_t kKeep = 1u << 20;
+  if (buffer_.size() <= kKeep && parser_.capacity() <= kKeep) return;
+  buffer_ = simdjson::padded_string();
+  parser_ = simdjson::dom::parser();
 }
 
 std::expected<element, WireError> WireDecoder::Parse(std::string_view body) {

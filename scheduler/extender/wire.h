@@ -47,6 +47,8 @@ class WireDecoder {
   std::expected<FilterArgs, WireError> DecodeFilterArgs(std::string_view body);
   std::expected<BindRequest, WireError> DecodeBindingArgs(std::string_view body);
   std::expected<PreemptArgs, WireError> DecodePreemptionArgs(std::string_view body);
+  // Gives back buffers grown past 1 MiB by a big body. Invalidates what the last call returned.
+  void Trim();
 
  private:
   std::expected<simdjson::dom::element, WireError> Parse(std::string_view body);

@@ -198,8 +198,12 @@ TEST_CASE("PlatoonConfig rejects typos and bad values with file:line") {
       {"duplicate verbs", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nextender: {filterVerb: x, bindVerb: x}\n",
        "verbs must be distinct"},
       {"wrong apiVersion", "apiVersion: v1\nkind: PlatoonConfig\n", "unsupported apiVersion"},
-      {"threads out of range", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nextender:\n  threads: 0\n",
-       "p.yaml:4: extender.threads: must be between 2 and 1024"},
+      {"threads removed", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nextender:\n  threads: 32\n",
+       "p.yaml:4: extender.threads: extender.threads was removed"},
+      {"workers out of range", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nextender:\n  workers: 0\n",
+       "p.yaml:4: extender.workers: must be between 1 and 64"},
+      {"in-flight bytes below one body", "apiVersion: platoon.dev/v1alpha1\nkind: PlatoonConfig\nextender:\n  maxInflightRequestBytes: 2048\n",
+       "p.yaml: extender.maxInflightRequestBytes (2048) must be at least maxRequestBytes"},
       {"no kind", "apiVersion: platoon.dev/v1alpha1\n", "kind: PlatoonConfig is required"},
   };
   for (const auto& c : cases) {

@@ -121,7 +121,7 @@ struct KubeSchedulerDriver::Impl {
         server(service, {}) {}
   static config::ExtenderSettings Settings(const DriverOptions& options) {
     config::ExtenderSettings s;
-    s.threads = options.server_threads;
+    s.workers = options.server_workers;
     return s;
   }
   extender::ExtenderService service;

@@ -101,7 +101,7 @@ struct DriverOptions {
   std::uint32_t seed = 1;              // selectHost tie-breaking
   std::string scheduler_name = "platoon";
   std::vector<std::string> managed_resources = {"nvidia.com/gpu"};
-  int server_threads = 64;             // extender.threads: must exceed the binds waiting at once
+  int server_workers = 2;              // extender.workers: binds parked at the barrier hold none
   Seconds initial_backoff = 1;         // kube-scheduler podInitialBackoffSeconds
   Seconds max_backoff = 10;            // podMaxBackoffSeconds
   Seconds step = 1;                    // TimeAdvanced moves the clock in steps of at most this
