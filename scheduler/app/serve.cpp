@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
+#include <malloc.h>
 #include <memory>
 #include <optional>
 #include <pthread.h>
@@ -24,7 +25,9 @@ constexpr const char* kServeHelp =
     "\n"
     "Answers kube-scheduler's extender calls: POST <urlPrefix>/filter, /prioritize, /bind, /preempt\n"
     "(extender/v1 JSON, nodeCacheCapable true or false). Health, readiness and Prometheus metrics are\n"
-    "served on a separate plain-HTTP admin port: /healthz, /readyz, /metrics.\n"
+    "served on a separate admin port: /healthz, /readyz, /metrics, and /debug/pending with the gang\n"
+    "engine. Both ports are event-driven: binds waiting at the co-bind barrier, idle and slow\n"
+    "connections hold no thread. Limits and timeouts are under extender: in the config.\n"
     "\n"
     "Options:\n"
     "  --config FILE          PlatoonConfig YAML (scoring, extender paths, and in standalone mode the\n"
@@ -37,6 +40,12 @@ constexpr const char* kServeHelp =
     "  --tls-cert FILE        serve the extender over HTTPS with this certificate (PEM)\n"
     "  --tls-key FILE         private key for --tls-cert (PEM)\n"
     "  --client-ca FILE       require client certificates signed by this CA (kube-scheduler tlsConfig)\n"
+    "  --admin-tls-cert FILE, --admin-tls-key FILE\n"
+    "                         serve the admin port over HTTPS (TLS 1.2+, reloaded when the files change)\n"
+    "  --admin-client-ca FILE /metrics and /debug/pending need a client certificate signed by this CA;\n"
+    "                         /healthz and /readyz stay open for the kubelet's probes\n"
+    "  --debug-pending        serve /debug/pending (namespaces, gangs, free capacity) to any client;\n"
+    "                         without it only loopback clients or certificate holders get it\n"
     "  --gang-engine          decide filter/prioritize/bind with the gang engine (whole-gang admission,\n"
     "                         co-bind barrier, Kueue quota from the config's kueueFiles); pending gangs\n"
     "                         at GET /debug/pending on the admin port\n"
@@ -48,7 +57,8 @@ constexpr const char* kServeHelp =
     "  --in-cluster           live mode with the pod's service account (KUBERNETES_SERVICE_HOST/PORT)\n"
     "  --leader-lease NS/NAME live mode: act (advance time, admit, preempt, evict) only while the Lease\n"
     "                         NS/NAME (kube-scheduler's leaderElection lease) is held by a kube-scheduler\n"
-    "                         of this pod (holderIdentity <hostname>_...); otherwise stand by\n"    "  --log-level LEVEL      debug, info (default), warn or error\n"
+    "                         of this pod (holderIdentity <hostname>_...); otherwise stand by\n"    
+    "  --log-level LEVEL      debug, info (default), warn or error\n"
     "  --help                 show this help\n"
     "\n"
     "Examples:\n"
@@ -59,8 +69,13 @@ constexpr const char* kServeHelp =
 }  // namespace
 
 int RunServe(const std::vector<std::string_view>& args) {
+  // Request bodies and decode buffers of a megabyte or more are mapped and unmapped on their own, so
+  // a burst of big NodeList bodies is given back to the system afterwards (glibc would otherwise
+  // raise its mmap threshold and keep them on the heap).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   auto flags = ParseFlags(args, {{"config"}, {"cluster"}, {"listen"}, {"metrics-listen"}, {"tls-cert"}, {"tls-key"},
-                                 {"client-ca"}, {"log-level"}, {"gang-engine", false}, {"kubeconfig"},
+                                 {"client-ca"}, {"admin-tls-cert"}, {"admin-tls-key"}, {"admin-client-ca"},
+                                 {"debug-pending", false}, {"log-level"}, {"gang-engine", false}, {"kubeconfig"},
                                  {"in-cluster", false}, {"leader-lease"}, {"help", false}});
   if (!flags) {
     std::fprintf(stderr, "platoon serve: %s\n\n%s", flags.error().c_str(), kServeHelp);
@@ -91,6 +106,12 @@ int RunServe(const std::vector<std::string_view>& args) {
   extender::TlsSettings tls{flags->Get("tls-cert"), flags->Get("tls-key"), flags->Get("client-ca")};
   if (tls.cert_file.empty() != tls.key_file.empty() || (!tls.client_ca_file.empty() && tls.cert_file.empty())) {
     std::fprintf(stderr, "platoon serve: --tls-cert and --tls-key go together, and --client-ca needs both\n");
+    return 2;
+  }
+  extender::AdminSettings admin{{flags->Get("admin-tls-cert"), flags->Get("admin-tls-key"), flags->Get("admin-client-ca")},
+                                flags->Has("debug-pending")};
+  if (admin.tls.cert_file.empty() != admin.tls.key_file.empty() || (!admin.tls.client_ca_file.empty() && admin.tls.cert_file.empty())) {
+    std::fprintf(stderr, "platoon serve: --admin-tls-cert and --admin-tls-key go together, and --admin-client-ca needs both\n");
     return 2;
   }
 
@@ -201,7 +222,7 @@ int RunServe(const std::vector<std::string_view>& args) {
     }
     live_cluster = std::make_unique<LiveCluster>(*api, service, cfg, clock, options);
   }
-  extender::ExtenderServer server(service, tls);
+  extender::ExtenderServer server(service, tls, admin);
   auto started = server.Start(listen->first, listen->second, admin_listen->first, admin_listen->second);
   if (!started) {
     std::fprintf(stderr, "platoon serve: %s\n", started.error().c_str());
@@ -220,7 +241,9 @@ int RunServe(const std::vector<std::string_view>& args) {
             {{"version", kVersion},
              {"extender", std::string(tls.enabled() ? "https://" : "http://") + listen->first + ":" + std::to_string(server.port()) + e.url_prefix},
              {"verbs", e.filter_verb + "," + e.prioritize_verb + "," + e.bind_verb + "," + e.preempt_verb},
-             {"admin", "http://" + admin_listen->first + ":" + std::to_string(server.admin_port())},
+             {"admin", std::string(admin.tls.enabled() ? "https://" : "http://") + admin_listen->first + ":" + std::to_string(server.admin_port())},
+             {"workers", std::to_string(e.workers)},
+             {"max_connections", std::to_string(e.max_connections)},
              {"source", api ? api->config().origin : cfg.cluster_file.empty() ? "none" : cfg.cluster_file},
              {"nodes", std::to_string(nodes)},
              {"pods", std::to_string(pods)},
@@ -230,18 +253,11 @@ int RunServe(const std::vector<std::string_view>& args) {
   sigwait(&stop_signals, &signal_number);
   log::Info("shutting down", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
   if (live_cluster) live_cluster->Stop();
-  // cpp-httplib's stop() waits for idle keep-alive connections (kube-scheduler keeps them open) to
-  // time out. Nothing is left to flush, so exit after a short grace period instead of waiting.
-  std::thread stopper([&server] {
-    server.Stop();
-    std::fflush(nullptr);
-    std::_Exit(0);
-  });
-  stopper.detach();
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  log::Info("idle keep-alive connections still open after 2 s; exiting");
+  // The event-driven edge closes idle keep-alive connections at once: nothing waits for them.
+  server.Stop();
+  log::Info("stopped");
   std::fflush(nullptr);
-  std::_Exit(0);
+  return 0;
 }
 
 }  // namespace platoon::app

@@ -12,21 +12,33 @@ namespace {
 std::atomic<int> g_min_level{static_cast<int>(Level::Info)};
 std::mutex g_mutex;
 
+// Values come from requests (pod names, paths): a control byte must never end, split or forge a
+// line, so anything below 0x20, DEL, quotes and backslashes are escaped inside quotes.
 void AppendValue(std::string& out, std::string_view v) {
   bool quote = v.empty();
-  for (char c : v) quote = quote || c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t';
+  for (unsigned char c : v) quote = quote || c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f;
   if (!quote) {
     out += v;
     return;
   }
   out += '"';
-  for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
+  for (unsigned char c : v) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
     }
-    out += c;
   }
   out += '"';
 }
@@ -53,8 +65,8 @@ bool ParseLevel(std::string_view text, Level& out) {
   return false;
 }
 
-void Write(Level level, std::string_view message, std::initializer_list<std::pair<std::string_view, std::string>> fields) {
-  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+std::string FormatLine(Level level, std::string_view message,
+                       std::initializer_list<std::pair<std::string_view, std::string>> fields) {
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
@@ -76,8 +88,14 @@ void Write(Level level, std::string_view message, std::initializer_list<std::pai
     AppendValue(line, v);
   }
   line += '\n';
+  return line;
+}
+
+void Write(Level level, std::string_view message, std::initializer_list<std::pair<std::string_view, std::string>> fields) {
+  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+  const std::string line = FormatLine(level, message, fields);
   std::lock_guard lock(g_mutex);
-  std::fputs(line.c_str(), stderr);
+  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 }  // namespace platoon::log

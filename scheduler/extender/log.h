@@ -13,6 +13,10 @@ enum class Level { Debug, Info, Warn, Error };
 void SetMinLevel(Level level);
 // Parses "debug", "info", "warn", "error"; false if unknown.
 bool ParseLevel(std::string_view text, Level& out);
+// One logfmt line, newline included. Values with spaces, quotes, '=', backslashes or control bytes
+// (NUL, CR, LF, ...) are quoted and escaped, so a value can never end the line or forge another.
+std::string FormatLine(Level level, std::string_view message,
+                       std::initializer_list<std::pair<std::string_view, std::string>> fields = {});
 void Write(Level level, std::string_view message,
            std::initializer_list<std::pair<std::string_view, std::string>> fields = {});
 

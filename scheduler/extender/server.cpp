@@ -629,6 +629,7 @@ std::expected<void, std::string> ExtenderServer::Start(const std::string& host, 
     service_.SetEdgeGauges(g.connections, g.idle_connections, g.answers_pending, g.inflight_body_bytes);
     service_.RefreshGauges();
   });
+  service_.SetEdgeGauges(0, 0, 0, 0);
   service_.RefreshGauges();
   edge.Start();
   return {};
