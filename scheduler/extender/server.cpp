@@ -119,6 +119,13 @@ int ToExtenderScore(int score) {
 }
 }  // namespace
 
+// The pool that posts released Bindings to the API server: blocking calls, off the event loop, many
+// at once so a big gang's release lands together.
+struct ExtenderService::Posting {
+  static constexpr int kThreads = 32;
+  boost::asio::thread_pool pool{kThreads};
+};
+
 ExtenderService::ExtenderService(config::ExtenderSettings settings, std::unique_ptr<ClusterState> state)
     : settings_(std::move(settings)), state_(std::move(state)), metrics_(std::make_unique<Metrics>()) {}
 
@@ -329,13 +336,6 @@ Reply ExtenderService::Prioritize(std::string_view body) {
   std::transform(scores.begin(), scores.end(), extender_scores.begin(), ToExtenderScore);
   return {200, EncodeHostPriorityList(args->node_names, extender_scores)};
 }
-
-// The pool that posts released Bindings to the API server: blocking calls, off the event loop, many
-// at once so a big gang's release lands together.
-struct ExtenderService::Posting {
-  static constexpr int kThreads = 32;
-  boost::asio::thread_pool pool{kThreads};
-};
 
 void ExtenderService::SetBinder(Binder binder) {
   binder_ = std::move(binder);
@@ -603,7 +603,9 @@ std::expected<void, std::string> ExtenderServer::Start(const std::string& host, 
   impl_->edge = std::make_unique<HttpEdge>(s.workers, s.max_inflight_request_bytes, [this](const EdgeEvent& e) {
     service_.CountError("none", e.kind, e.status);
     if (e.status != 0) service_.CountRequest("none", e.status);
-    log::Warn("refused HTTP request", {{"port", std::string(e.port)}, {"kind", std::string(e.kind)},
+    // A connection dropped without an answer (a failed handshake, a read deadline) is counted but
+    // logged at debug: a port scan must not flood the log. Refusals with a 4xx are warnings.
+    log::Write(e.status != 0 ? log::Level::Warn : log::Level::Debug, e.status != 0 ? "refused HTTP request" : "dropped connection", {{"port", std::string(e.port)}, {"kind", std::string(e.kind)},
                                        {"status", std::to_string(e.status)}, {"remote", e.remote},
                                        {"method", e.method}, {"path", e.target}});
   });
