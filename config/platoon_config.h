@@ -29,7 +29,9 @@ struct ExtenderSettings {
   // Threads that run the event loop and decide requests. Waiting binds, idle and slow connections
   // hold none, so this is sized for CPU, not for gangs.
   int workers = 2;
-  int max_connections = 1024;  // at the cap the oldest idle connection is closed for a new one
+  // At the cap the oldest idle connection is closed for a new one. kube-scheduler binds each member
+  // of a gang on its own connection, all at once, so the cap must exceed the largest gang.
+  int max_connections = 10000;
   int keep_alive_max_count = 100000;
   // Idle keep-alive: 5 s beyond the 90 s IdleConnTimeout that kube-scheduler's extender client
   // inherits from Go's http.DefaultTransport, so the client closes first and never sends into a

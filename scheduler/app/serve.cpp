@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <memory>
 #include <optional>
 #include <pthread.h>
@@ -73,6 +74,12 @@ int RunServe(const std::vector<std::string_view>& args) {
   // a burst of big NodeList bodies is given back to the system afterwards (glibc would otherwise
   // raise its mmap threshold and keep them on the heap).
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  // Every connection is a descriptor, and a big gang binds on as many connections as it has members:
+  // take the hard limit, as Go programs do (the soft limit is often 1,024).
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   auto flags = ParseFlags(args, {{"config"}, {"cluster"}, {"listen"}, {"metrics-listen"}, {"tls-cert"}, {"tls-key"},
                                  {"client-ca"}, {"admin-tls-cert"}, {"admin-tls-key"}, {"admin-client-ca"},
                                  {"debug-pending", false}, {"log-level"}, {"gang-engine", false}, {"kubeconfig"},
@@ -244,6 +251,10 @@ int RunServe(const std::vector<std::string_view>& args) {
              {"admin", std::string(admin.tls.enabled() ? "https://" : "http://") + admin_listen->first + ":" + std::to_string(server.admin_port())},
              {"workers", std::to_string(e.workers)},
              {"max_connections", std::to_string(e.max_connections)},
+             {"open_files_limit", [] {
+                rlimit files{};
+                return ::getrlimit(RLIMIT_NOFILE, &files) == 0 ? std::to_string(files.rlim_cur) : std::string("unknown");
+              }()},
              {"source", api ? api->config().origin : cfg.cluster_file.empty() ? "none" : cfg.cluster_file},
              {"nodes", std::to_string(nodes)},
              {"pods", std::to_string(pods)},

@@ -40,7 +40,7 @@ struct EdgeLimits {
   std::size_t max_body_bytes = 64u << 20;
   std::size_t max_header_bytes = 16u << 10;  // request line and headers
   int max_headers = 100;
-  int max_connections = 1024;
+  int max_connections = 10000;
   int keep_alive_max_requests = 100000;
   std::chrono::seconds keep_alive_timeout{95};
   std::chrono::seconds read_timeout{10};   // a request's header and body, from its first byte

@@ -158,8 +158,9 @@ void ExtenderService::Observe(std::string_view verb, int status, double seconds)
   metrics_->duration.Add({{"verb", std::string(verb)}}, kLatencyBuckets).Observe(seconds);
 }
 
-void ExtenderService::RefreshGauges() {
-  Locked lock(*this);
+void ExtenderService::RefreshGauges(bool wait) {
+  Locked lock = wait ? Locked(*this) : Locked(*this, std::try_to_lock);
+  if (!lock.owns()) return;
   const ClusterCounts counts = state_->Counts();
   metrics_->cache.Add({{"kind", "node"}}).Set(static_cast<double>(counts.nodes));
   metrics_->cache.Add({{"kind", "bound_pod"}}).Set(static_cast<double>(counts.bound_pods));
@@ -379,6 +380,7 @@ void ExtenderService::Bind(std::string_view body, std::function<void(Reply)> don
         // The co-bind barrier: park until the whole gang reached bind (or the engine fails this bind).
         parked_.emplace(next_bind_++, Parked{std::move(info), engine_version_, std::chrono::steady_clock::now() + kParkedGiveUp,
                                              std::move(done)});
+        ++parked_count_;
         metrics_->binds_waiting.Increment();
         return;
       }
@@ -389,11 +391,13 @@ void ExtenderService::Bind(std::string_view body, std::function<void(Reply)> don
   CompleteBind(info, std::move(out), std::move(done));
 }
 
-void ExtenderService::ReviewParkedBinds() {
-  review_scheduled_ = false;
+void ExtenderService::ReviewParkedBinds(bool wait) {
+  if (parked_count_ == 0 && !wait) return;
   std::vector<std::pair<Parked, engine::BindOutcome>> decided;
   {
-    Locked lock(*this);
+    Locked lock = wait ? Locked(*this) : Locked(*this, std::try_to_lock);
+    if (!lock.owns()) return;  // the holder's change will wake a review
+    if (wait) review_scheduled_ = false;
     if (parked_.empty()) return;
     const double now = clock_();
     const auto steady_now = std::chrono::steady_clock::now();
@@ -409,6 +413,7 @@ void ExtenderService::ReviewParkedBinds() {
       }
       decided.emplace_back(std::move(it->second), std::move(out));
       it = parked_.erase(it);
+      --parked_count_;
       metrics_->binds_waiting.Decrement();
     }
     // A release or failure changed the engine: the binds still parked ask again.
@@ -487,9 +492,6 @@ ExtenderServer::~ExtenderServer() { Stop(); }
 
 namespace {
 
-// A stuck decision (one holder of the engine's lock for this long) turns /healthz red: kube-scheduler
-// would have timed every extender call out long before.
-constexpr auto kLivenessStall = std::chrono::seconds(30);
 constexpr auto kParkedReview = std::chrono::milliseconds(50);
 constexpr auto kGaugeRefresh = std::chrono::seconds(1);
 
@@ -577,8 +579,9 @@ void ExtenderServer::HandleAdmin(HttpRequest&& request, Respond respond) {
   if (path == "/healthz") {
     // Served by the same loop and workers as the extender port: when they cannot answer, neither
     // does this. A stuck engine lock turns it red even while the loop runs.
-    if (!service_.EngineResponsive(kLivenessStall))
-      return respond(Text(503, "unhealthy: the engine has been busy on one decision for over 30 s\n"));
+    if (!service_.EngineResponsive(admin_.liveness_stall))
+      return respond(Text(503, "unhealthy: the engine has been busy on one decision for over " +
+                                   std::to_string(admin_.liveness_stall.count()) + " s\n"));
     return respond(Text(200, "ok\n"));
   }
   if (path == "/readyz") return respond(ready_ ? Text(200, "ready\n") : Text(503, "not ready: the node cache is not loaded yet\n"));
@@ -625,11 +628,11 @@ std::expected<void, std::string> ExtenderServer::Start(const std::string& host, 
   port_ = *bound;
   admin_port_ = *admin_bound;
   service_.SetWake([&edge, this] { edge.Post([this] { service_.ReviewParkedBinds(); }); });
-  edge.Every(kParkedReview, [this] { service_.ReviewParkedBinds(); });
+  edge.Every(kParkedReview, [this] { service_.ReviewParkedBinds(false); });
   edge.Every(kGaugeRefresh, [this, &edge] {
     const EdgeGauges g = edge.Gauges();
     service_.SetEdgeGauges(g.connections, g.idle_connections, g.answers_pending, g.inflight_body_bytes);
-    service_.RefreshGauges();
+    service_.RefreshGauges(false);
   });
   service_.SetEdgeGauges(0, 0, 0, 0);
   service_.RefreshGauges();

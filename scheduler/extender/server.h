@@ -64,8 +64,9 @@ class ExtenderService {
   // The metrics as of the last RefreshGauges, rendered at most once a second however many scrape:
   // a scrape never takes the engine's lock.
   std::string RenderedMetrics();
-  // Reads the engine under its lock for the gauges /metrics serves; the server calls it every second.
-  void RefreshGauges();
+  // Reads the engine under its lock for the gauges /metrics serves; the server calls it every second
+  // with `wait` false, so a busy engine leaves the last figures in place instead of blocking.
+  void RefreshGauges(bool wait = true);
   // The serving edge's own figures (connections open and idle, answers pending, body bytes held).
   void SetEdgeGauges(std::size_t connections, std::size_t idle, std::size_t answers_pending, std::size_t body_bytes);
   // Live mode's API traffic: platoon_api_requests_total{call,code} ("binding", "eviction", ...; code
@@ -86,8 +87,9 @@ class ExtenderService {
   // onto its event loop; calls are coalesced). Called with the engine's lock held: must not block.
   void SetWake(std::function<void()> wake);
   // Asks the engine again for every parked bind and answers those it decided. The server calls it
-  // after each engine change (through the wake) and every 50 ms (time passing times barriers out).
-  void ReviewParkedBinds();
+  // after each engine change (through the wake) and every 50 ms (time passing times barriers out);
+  // the timer's calls pass `wait` false and skip a round while the engine is busy.
+  void ReviewParkedBinds(bool wait = true);
   // While false, filter, prioritize and bind answer HTTP 503 (live mode before the first full sync,
   // so no decision is made on a partial view of the cluster). Default true.
   void SetAccepting(bool accepting) { accepting_ = accepting; }
@@ -146,16 +148,24 @@ class ExtenderService {
     std::function<void(Reply)> done;
   };
   // The engine's lock, and when its current holder took it (the liveness watchdog reads that).
+  // With std::try_to_lock it does not wait: owns() says whether it got the lock (housekeeping on the
+  // event loop skips a round rather than block a worker behind a long decision).
   class Locked {
    public:
     explicit Locked(ExtenderService& s) : s_(s), lock_(s.mutex_) { s_.held_since_ = NowNanos(); }
-    ~Locked() { s_.held_since_ = 0; }
+    Locked(ExtenderService& s, std::try_to_lock_t) : s_(s), lock_(s.mutex_, std::try_to_lock) {
+      if (lock_.owns_lock()) s_.held_since_ = NowNanos();
+    }
+    ~Locked() {
+      if (lock_.owns_lock()) s_.held_since_ = 0;
+    }
+    bool owns() const { return lock_.owns_lock(); }
     Locked(const Locked&) = delete;
     Locked& operator=(const Locked&) = delete;
 
    private:
     ExtenderService& s_;
-    std::lock_guard<std::mutex> lock_;
+    std::unique_lock<std::mutex> lock_;
   };
   static std::int64_t NowNanos();
   Reply Refuse(std::string_view verb, std::string_view kind, std::string message);
@@ -178,6 +188,7 @@ class ExtenderService {
   std::uint64_t engine_version_ = 0;
   std::uint64_t next_bind_ = 0;
   std::map<std::uint64_t, Parked> parked_;  // by arrival
+  std::atomic<std::size_t> parked_count_{0};  // parked_.size(), read without the lock
   bool stop_waiting_ = false;
   std::map<std::pair<std::string, std::string>, prometheus::Gauge*> pending_seen_;  // (queue, status)
   std::mutex rendered_mutex_;
@@ -192,6 +203,9 @@ class ExtenderService {
 struct AdminSettings {
   TlsSettings tls;
   bool debug_pending_open = false;
+  // /healthz turns red when one decision has held the engine this long (kube-scheduler would have
+  // timed every extender call out long before).
+  std::chrono::seconds liveness_stall{30};
 };
 
 // Owns the event-driven edge with its two ports. Start() binds both (port 0 picks a free port, see

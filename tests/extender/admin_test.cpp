@@ -163,3 +163,28 @@ TEST_CASE("TLS 1.0 and 1.1 and non-forward-secret TLS 1.2 suites are refused") {
   CHECK(handshake("-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA").find("refused") != std::string::npos);  // CBC-SHA1
   CHECK(handshake("-tls1_1 -cipher 'DEFAULT@SECLEVEL=0'").find("refused") != std::string::npos);
 }
+
+TEST_CASE("/healthz turns red while one decision holds the engine past the stall limit, and green after") {
+  extender::ExtenderService service({}, MakeState({GpuNode("n1", 8)}));
+  service.AttachEngine(OneNodeEngine(), [] { return 1.0; });
+  extender::AdminSettings admin_settings;
+  admin_settings.liveness_stall = std::chrono::seconds(1);
+  extender::ExtenderServer server(service, {}, admin_settings);
+  REQUIRE(server.Start("127.0.0.1", 0, "127.0.0.1", 0));
+  httplib::Client admin("127.0.0.1", server.admin_port());
+  admin.set_read_timeout(5);
+  CHECK(admin.Get("/healthz")->status == 200);
+  std::thread stuck([&] {
+    service.WithEngine([](engine::Engine&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+      return 0;
+    });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK_FALSE(service.EngineResponsive(std::chrono::seconds(1)));
+  auto during = admin.Get("/healthz");
+  REQUIRE(during);
+  CHECK(during->status == 503);
+  stuck.join();
+  CHECK(admin.Get("/healthz")->status == 200);
+}
