@@ -1,9 +1,14 @@
 // Streaming CSV reading for trace files: rows as string views, numbers checked, errors with file:line.
 #include "simulations/csv.h"
 
+#include <zlib.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <system_error>
 
 #include "simulations/text_format.h"
@@ -25,18 +30,27 @@ LoadReport& LoadReport::operator+=(const LoadReport& other) {
   return *this;
 }
 
+namespace {
+constexpr std::size_t kBufferSize = 1 << 20;        // uncompressed text, split into lines
+constexpr unsigned kGzipInputBufferSize = 1 << 18;  // zlib's own buffer for the file's bytes
+}  // namespace
+
+void CsvReader::GzClose::operator()(gzFile_s* file) const {
+  if (file != nullptr) gzclose_r(file);
+}
+
 std::expected<CsvReader, LoadError> CsvReader::Open(const std::string& path) {
   CsvReader reader;
   reader.name_ = path;
-  reader.file_ = std::make_unique<std::ifstream>();
-  constexpr std::size_t kBufferSize = 1 << 20;
-  reader.file_buffer_ = std::make_unique<char[]>(kBufferSize);
-  reader.file_->rdbuf()->pubsetbuf(reader.file_buffer_.get(), kBufferSize);
-  reader.file_->open(path, std::ios::binary);
-  if (!reader.file_->is_open()) {
+  // zlib reads a gzip file decompressed and any other file as it is ("transparent" reading).
+  errno = 0;
+  reader.file_.reset(gzopen(path.c_str(), "rb"));
+  if (!reader.file_) {
     return std::unexpected(LoadError{path, 0, Format("cannot open: {}",
                                                           std::generic_category().message(errno))});
   }
+  gzbuffer(reader.file_.get(), kGzipInputBufferSize);
+  reader.file_buffer_ = std::make_unique<char[]>(kBufferSize);
   return reader;
 }
 
@@ -47,10 +61,44 @@ CsvReader CsvReader::FromString(std::string name, std::string text) {
   return reader;
 }
 
+bool CsvReader::Refill() {
+  buffer_pos_ = buffer_end_ = 0;
+  const int n = gzread(file_.get(), file_buffer_.get(), static_cast<unsigned>(kBufferSize));
+  if (n > 0) {
+    buffer_end_ = static_cast<std::size_t>(n);
+    return true;
+  }
+  int code = Z_OK;
+  const char* message = gzerror(file_.get(), &code);
+  if (n == 0 && code == Z_OK) return false;  // the end of the file (of the last gzip member)
+  // Z_BUF_ERROR: the file ends inside a gzip stream (truncated); Z_DATA_ERROR: corrupt data;
+  // Z_ERRNO: the read failed. zlib's message starts with the path, which LoadError already gives.
+  std::string_view text = message != nullptr ? message : "";
+  if (text.starts_with(name_) && text.substr(name_.size()).starts_with(": ")) text.remove_prefix(name_.size() + 2);
+  if (text.empty()) text = "read error";
+  read_error_ = LoadError{name_, line_ + 1, Format(code == Z_ERRNO ? "cannot read: {}" : "gzip: {}", text)};
+  return false;
+}
+
 bool CsvReader::ReadLine(std::string& out) {
   if (file_) {
-    if (!std::getline(*file_, out)) return false;
-    return true;
+    if (read_error_) return false;
+    out.clear();
+    bool any = false;
+    while (true) {
+      if (buffer_pos_ == buffer_end_ && !Refill()) return any && !read_error_;  // a last line without '\n'
+      const char* begin = file_buffer_.get() + buffer_pos_;
+      const std::size_t available = buffer_end_ - buffer_pos_;
+      if (const void* newline = std::memchr(begin, '\n', available)) {
+        const auto length = static_cast<std::size_t>(static_cast<const char*>(newline) - begin);
+        out.append(begin, length);
+        buffer_pos_ += length + 1;
+        return true;
+      }
+      out.append(begin, available);
+      buffer_pos_ = buffer_end_;
+      any = true;
+    }
   }
   if (text_pos_ >= text_.size()) return false;
   std::size_t end = text_.find('\n', text_pos_);
@@ -166,6 +214,12 @@ int CsvHeader::Index(std::string_view name) const {
     if (names_[i] == name) return static_cast<int>(i);
   }
   return -1;
+}
+
+std::string TraceFileStem(std::string_view path) {
+  std::string name = std::filesystem::path(path).filename().string();
+  if (name.ends_with(".gz")) name.resize(name.size() - 3);
+  return std::filesystem::path(name).stem().string();
 }
 
 std::expected<std::int64_t, std::string> ParseInt(std::string_view column, std::string_view text) {

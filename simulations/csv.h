@@ -6,9 +6,12 @@
 #include <expected>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+struct gzFile_s;  // zlib's file handle, opened and closed in csv.cpp
 
 namespace platoon::sim {
 
@@ -42,13 +45,19 @@ struct LoadReport {
 // until the next call to Next().
 class CsvReader {
  public:
+  // Opens a plain or a gzip-compressed file (`trace.csv` or `trace.csv.gz`): the content decides, not
+  // the name, and line numbers in errors count the uncompressed lines.
   static std::expected<CsvReader, LoadError> Open(const std::string& path);
   // Reads from an in-memory text (tests, fuzzers); `name` is used in errors.
   static CsvReader FromString(std::string name, std::string text);
 
-  // Advances to the next row. false at end of input. A malformed row (unterminated quote) is still
-  // returned, with RowError() set.
+  // Advances to the next row. false at end of input, or when the input cannot be read on (see
+  // ReadError()). A malformed row (unterminated quote) is still returned, with RowError() set.
   bool Next();
+  // Set when Next() stopped because the file could not be read to its end (an I/O error, corrupt or
+  // truncated gzip data), at the line that could not be read. Loaders reject the file then, even
+  // with skip_bad_rows: what follows is unknown.
+  const std::optional<LoadError>& ReadError() const { return read_error_; }
   const std::vector<std::string_view>& Fields() const { return fields_; }
   const std::string& RowError() const { return row_error_; }
   std::size_t Line() const { return line_; }
@@ -57,13 +66,21 @@ class CsvReader {
   LoadError ErrorAt(std::string message) const { return LoadError{name_, line_, std::move(message)}; }
 
  private:
+  struct GzClose {
+    void operator()(gzFile_s* file) const;
+  };
+
   CsvReader() = default;
   bool ReadLine(std::string& out);
+  bool Refill();
   void Split();
 
   std::string name_;
-  std::unique_ptr<std::ifstream> file_;
+  std::unique_ptr<gzFile_s, GzClose> file_;  // plain files are read through zlib as they are
   std::unique_ptr<char[]> file_buffer_;
+  std::size_t buffer_pos_ = 0;
+  std::size_t buffer_end_ = 0;
+  std::optional<LoadError> read_error_;
   std::string text_;        // FromString input
   std::size_t text_pos_ = 0;
   std::string line_text_;
@@ -88,6 +105,10 @@ class CsvHeader {
  private:
   std::vector<std::string> names_;
 };
+
+// The file name of `path` without a ".gz" suffix and then without its extension:
+// ".../trace_6214e9.csv.gz" and ".../trace_6214e9.csv" both give "trace_6214e9".
+std::string TraceFileStem(std::string_view path);
 
 // Field parsers: the whole field must be consumed; messages name the column and the text.
 std::expected<std::int64_t, std::string> ParseInt(std::string_view column, std::string_view text);

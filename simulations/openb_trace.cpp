@@ -138,7 +138,9 @@ std::expected<TraceJob, std::string> ParsePodRow(const std::vector<std::string_v
 }  // namespace
 
 std::expected<OpenbNodes, LoadError> ParseOpenbNodes(CsvReader reader, const LoadOptions& options) {
-  if (!reader.Next()) return std::unexpected(reader.ErrorAt("empty file: expected a header row"));
+  if (!reader.Next()) {
+    return std::unexpected(reader.ReadError().value_or(reader.ErrorAt("empty file: expected a header row")));
+  }
   auto header = CsvHeader::Parse(reader, {"sn", "cpu_milli", "memory_mib", "gpu", "model"}, {});
   if (!header) return std::unexpected(header.error());
   OpenbNodes out;
@@ -165,6 +167,7 @@ std::expected<OpenbNodes, LoadError> ParseOpenbNodes(CsvReader reader, const Loa
     out.nodes.push_back(std::move(*node));
     ++out.report.rows_loaded;
   }
+  if (reader.ReadError()) return std::unexpected(*reader.ReadError());
   return out;
 }
 
@@ -175,7 +178,9 @@ std::expected<OpenbNodes, LoadError> LoadOpenbNodes(const std::string& path, con
 }
 
 std::expected<OpenbPods, LoadError> ParseOpenbPods(CsvReader reader, const LoadOptions& options) {
-  if (!reader.Next()) return std::unexpected(reader.ErrorAt("empty file: expected a header row"));
+  if (!reader.Next()) {
+    return std::unexpected(reader.ReadError().value_or(reader.ErrorAt("empty file: expected a header row")));
+  }
   auto header = CsvHeader::Parse(
       reader, {"name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"},
       {"gpu_spec", "qos", "pod_phase", "creation_time", "deletion_time", "scheduled_time"});
@@ -209,6 +214,7 @@ std::expected<OpenbPods, LoadError> ParseOpenbPods(CsvReader reader, const LoadO
     out.pods.push_back(std::move(*pod));
     ++out.report.rows_loaded;
   }
+  if (reader.ReadError()) return std::unexpected(*reader.ReadError());
   return out;
 }
 

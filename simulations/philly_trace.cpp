@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <unordered_set>
 
 #include "simulations/text_format.h"
@@ -77,7 +78,9 @@ std::vector<PodSet> PhillyPodSets(std::int32_t gpus) {
 
 std::expected<PhillyJobs, LoadError> ParsePhillyJobs(CsvReader reader, const std::string& vc,
                                                      const LoadOptions& options) {
-  if (!reader.Next()) return std::unexpected(reader.ErrorAt("empty file: expected a header row"));
+  if (!reader.Next()) {
+    return std::unexpected(reader.ReadError().value_or(reader.ErrorAt("empty file: expected a header row")));
+  }
   auto header = CsvHeader::Parse(reader, {"app_id", "submit_time", "service", "num_jobs"},
                                  {"sleep_time", "model_name"});
   if (!header) return std::unexpected(header.error());
@@ -112,6 +115,7 @@ std::expected<PhillyJobs, LoadError> ParsePhillyJobs(CsvReader reader, const std
     out.jobs.push_back(std::move(*job));
     ++out.report.rows_loaded;
   }
+  if (reader.ReadError()) return std::unexpected(*reader.ReadError());
   return out;
 }
 
@@ -129,16 +133,26 @@ std::expected<PhillyJobs, LoadError> LoadPhillyDirectory(const std::string& dir,
   std::vector<fs::path> files;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.starts_with("trace_") && name.ends_with(".csv")) files.push_back(it->path());
+    if (name.starts_with("trace_") && (name.ends_with(".csv") || name.ends_with(".csv.gz"))) {
+      files.push_back(it->path());
+    }
   }
   if (ec) return std::unexpected(LoadError{dir, 0, "cannot list directory: " + ec.message()});
-  if (files.empty()) return std::unexpected(LoadError{dir, 0, "no trace_<vc>.csv files"});
+  if (files.empty()) return std::unexpected(LoadError{dir, 0, "no trace_<vc>.csv or trace_<vc>.csv.gz files"});
   std::sort(files.begin(), files.end());
+  std::map<std::string, std::string> file_of_vc;
+  for (const auto& file : files) {
+    const auto [it, added] = file_of_vc.emplace(TraceFileStem(file.string()), file.filename().string());
+    if (!added) {
+      return std::unexpected(LoadError{dir, 0, Format("{} and {} hold the same VC: keep one", it->second,
+                                                      file.filename().string())});
+    }
+  }
   PhillyJobs all;
   std::vector<PhillyJobs> parts;
   std::size_t total = 0;
   for (const auto& file : files) {
-    std::string stem = file.stem().string();
+    const std::string stem = TraceFileStem(file.string());
     auto part = LoadPhillyJobs(file.string(), stem.substr(6), options);
     if (!part) return std::unexpected(part.error());
     total += part->jobs.size();
@@ -155,7 +169,9 @@ std::expected<PhillyJobs, LoadError> LoadPhillyDirectory(const std::string& dir,
 
 std::expected<std::vector<TraceQueue>, LoadError> ParsePhillyVcSizes(CsvReader reader,
                                                                     std::int32_t gpus_per_node) {
-  if (!reader.Next()) return std::unexpected(reader.ErrorAt("empty file: expected a header row"));
+  if (!reader.Next()) {
+    return std::unexpected(reader.ReadError().value_or(reader.ErrorAt("empty file: expected a header row")));
+  }
   auto header = CsvHeader::Parse(reader, {"vc", "node num"}, {});
   if (!header) return std::unexpected(header.error());
   std::vector<TraceQueue> out;
@@ -180,6 +196,7 @@ std::expected<std::vector<TraceQueue>, LoadError> ParsePhillyVcSizes(CsvReader r
     q.gpus = std::int64_t{q.nodes} * gpus_per_node;
     out.push_back(std::move(q));
   }
+  if (reader.ReadError()) return std::unexpected(*reader.ReadError());
   return out;
 }
 

@@ -25,7 +25,8 @@ std::expected<PhillyJobs, LoadError> LoadPhillyJobs(const std::string& path, con
                                                     const LoadOptions& options = {});
 std::expected<PhillyJobs, LoadError> ParsePhillyJobs(CsvReader reader, const std::string& vc,
                                                      const LoadOptions& options = {});
-// Every `trace_<vc>.csv` in `dir`, in file name order; the VC is the part after "trace_".
+// Every `trace_<vc>.csv` or `trace_<vc>.csv.gz` in `dir`, in file name order; the VC is the part
+// after "trace_". Two files of one VC (plain and compressed) are an error.
 std::expected<PhillyJobs, LoadError> LoadPhillyDirectory(const std::string& dir,
                                                          const LoadOptions& options = {});
 

@@ -19,7 +19,9 @@ std::optional<double> ReferenceTable::Find(const std::vector<std::string>& keys,
 }
 
 std::expected<ReferenceTable, LoadError> ParseReferenceTable(CsvReader reader, int key_columns) {
-  if (!reader.Next()) return std::unexpected(reader.ErrorAt("empty file: expected a header row"));
+  if (!reader.Next()) {
+    return std::unexpected(reader.ReadError().value_or(reader.ErrorAt("empty file: expected a header row")));
+  }
   if (!reader.RowError().empty()) return std::unexpected(reader.ErrorAt("header: " + reader.RowError()));
   ReferenceTable table;
   table.source = reader.Name();
@@ -56,6 +58,7 @@ std::expected<ReferenceTable, LoadError> ParseReferenceTable(CsvReader reader, i
     }
     table.rows.push_back(std::move(row));
   }
+  if (reader.ReadError()) return std::unexpected(*reader.ReadError());
   return table;
 }
 
@@ -78,6 +81,7 @@ std::string FgdPolicyName(std::string_view sc_policy) {
 std::string FgdWorkloadName(std::string_view pod_list_path) {
   auto slash = pod_list_path.find_last_of('/');
   std::string_view base = slash == std::string_view::npos ? pod_list_path : pod_list_path.substr(slash + 1);
+  if (base.ends_with(".gz")) base.remove_suffix(3);
   if (base.ends_with(".csv")) base.remove_suffix(4);
   return std::string(base);
 }

@@ -33,7 +33,8 @@ std::expected<ReferenceTable, LoadError> ParseReferenceTable(CsvReader reader, i
 
 // "06-FGD" -> "FGD", "01-Random" -> "Random": the FGD artifact's policy ids without the order prefix.
 std::string FgdPolicyName(std::string_view sc_policy);
-// "openb_pod_list_default" (FGD tables) for a pod list file path ".../openb_pod_list_default.csv".
+// "openb_pod_list_default" (FGD tables) for a pod list file path ".../openb_pod_list_default.csv" or
+// ".../openb_pod_list_default.csv.gz".
 std::string FgdWorkloadName(std::string_view pod_list_path);
 
 }  // namespace platoon::sim

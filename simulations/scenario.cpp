@@ -231,7 +231,7 @@ Scenario ParseRoot(const YAML::Node& root, const Resolver& r) {
     }
   }
   if (s.ref_fgd_workload.empty() && s.workload_format == "openb") {
-    s.ref_fgd_workload = fs::path(s.workload_path).stem().string();
+    s.ref_fgd_workload = TraceFileStem(s.workload_path);
   }
   return s;
 }

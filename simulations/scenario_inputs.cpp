@@ -202,8 +202,8 @@ std::expected<ScenarioInputs, LoadError> LoadScenarioInputs(const Scenario& s) {
       } else {
         namespace fs = std::filesystem;
         const bool directory = fs::is_directory(s.workload_path);
-        std::string stem = fs::path(s.workload_path).stem().string();
-        if (stem.starts_with("trace_")) stem.erase(0, 6);  // trace_<vc>.csv: the VC
+        std::string stem = TraceFileStem(s.workload_path);
+        if (stem.starts_with("trace_")) stem.erase(0, 6);  // trace_<vc>.csv[.gz]: the VC
         auto jobs = directory ? LoadPhillyDirectory(s.workload_path, options)
                               : LoadPhillyJobs(s.workload_path, stem, options);
         if (!jobs) return std::unexpected(jobs.error());

@@ -237,6 +237,10 @@ struct HttpEdge::Impl {
   }
 
   awaitable<void> Accept(std::shared_ptr<Listener> l);
+  // Registers a connection (closing the oldest idle one at the cap) and starts its coroutine.
+  template <typename Stream>
+  void Spawn(const std::shared_ptr<Listener>& l, std::shared_ptr<Stream> stream, std::shared_ptr<ssl::context> tls,
+             const std::string& remote, bool loopback);
   template <typename Stream>
   awaitable<void> Serve(std::shared_ptr<Listener> l, std::shared_ptr<Conn> conn, std::shared_ptr<Stream> stream,
                         std::shared_ptr<ssl::context> tls, std::string remote, bool loopback);
@@ -494,37 +498,31 @@ awaitable<void> HttpEdge::Impl::Accept(std::shared_ptr<Listener> l) {
     tcp::endpoint peer = socket.remote_endpoint(ec);
     const std::string remote = ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
     const bool loopback = !ec && IsLoopback(peer);
-    auto conn = std::make_shared<Conn>();
-    auto ex = socket.get_executor();
     if (l->tls) {
       auto ctx = l->tls->Current();
-      auto stream = std::make_shared<beast::ssl_stream<beast::tcp_stream>>(std::move(socket), *ctx);
-      conn->close = [ex, weak = std::weak_ptr(stream)] {
-        asio::post(ex, [weak] {
-          if (auto s = weak.lock()) CloseNow(*s);
-        });
-      };
-      if (!l->Admit(conn)) {
-        Event(*l, "connection_cap", 0, remote);
-        CloseNow(*stream);
-        continue;
-      }
-      asio::co_spawn(ex, Serve(l, conn, stream, ctx, remote, loopback), asio::detached);
+      Spawn(l, std::make_shared<beast::ssl_stream<beast::tcp_stream>>(std::move(socket), *ctx), ctx, remote, loopback);
     } else {
-      auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
-      conn->close = [ex, weak = std::weak_ptr(stream)] {
-        asio::post(ex, [weak] {
-          if (auto s = weak.lock()) CloseNow(*s);
-        });
-      };
-      if (!l->Admit(conn)) {
-        Event(*l, "connection_cap", 0, remote);
-        CloseNow(*stream);
-        continue;
-      }
-      asio::co_spawn(ex, Serve(l, conn, stream, nullptr, remote, loopback), asio::detached);
+      Spawn(l, std::make_shared<beast::tcp_stream>(std::move(socket)), nullptr, remote, loopback);
     }
   }
+}
+
+template <typename Stream>
+void HttpEdge::Impl::Spawn(const std::shared_ptr<Listener>& l, std::shared_ptr<Stream> stream, std::shared_ptr<ssl::context> tls,
+                           const std::string& remote, bool loopback) {
+  auto conn = std::make_shared<Conn>();
+  auto ex = Lowest(*stream).get_executor();
+  conn->close = [ex, weak = std::weak_ptr(stream)] {
+    asio::post(ex, [weak] {
+      if (auto s = weak.lock()) CloseNow(*s);
+    });
+  };
+  if (!l->Admit(conn)) {
+    Event(*l, "connection_cap", 0, remote);
+    CloseNow(*stream);
+    return;
+  }
+  asio::co_spawn(ex, Serve(l, conn, std::move(stream), std::move(tls), remote, loopback), asio::detached);
 }
 
 HttpEdge::HttpEdge(int workers, std::size_t max_inflight_body_bytes, std::function<void(const EdgeEvent&)> on_event)

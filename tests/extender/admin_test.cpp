@@ -16,25 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A CA, a server certificate for 127.0.0.1 and a client certificate, made by the openssl CLI.
-struct AdminPki {
-  fs::path dir;
-  AdminPki() {
-    dir = fs::temp_directory_path() / ("platoon-admin-tls-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    const std::string script =
-        "set -e; cd '" + dir.string() + "'; "
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=ca 2>/dev/null; "
-        "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext; "
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null; "
-        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext 2>/dev/null; "
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -out client.csr -subj /CN=prometheus 2>/dev/null; "
-        "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 2>/dev/null";
-    REQUIRE(std::system(("bash -c \"" + script + "\"").c_str()) == 0);
-  }
-  ~AdminPki() { fs::remove_all(dir); }
-  std::string Path(const char* f) const { return (dir / f).string(); }
-};
+using AdminPki = TestPki;
 
 std::unique_ptr<engine::Engine> OneNodeEngine() {
   auto engine = std::make_unique<engine::Engine>();

@@ -396,27 +396,7 @@ std::string Gzip(std::string_view data) {
   return out;
 }
 
-// A CA and a server certificate for 127.0.0.1, made by the openssl CLI (EC keys: fast to make).
-struct Pki {
-  fs::path dir;
-  Pki() {
-    dir = fs::temp_directory_path() / ("platoon-edge-tls-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    const std::string script =
-        "set -e; cd '" + dir.string() + "'; "
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -days 2 "
-        "-subj /CN=platoon-edge-test-ca 2>/dev/null; "
-        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext; "
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr "
-        "-subj /CN=127.0.0.1 2>/dev/null; "
-        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 "
-        "-extfile san.ext 2>/dev/null";
-    REQUIRE(std::system(("bash -c \"" + script + "\"").c_str()) == 0);
-  }
-  ~Pki() { fs::remove_all(dir); }
-  std::string Path(const char* f) const { return (dir / f).string(); }
-  extender::TlsSettings Server() const { return {Path("server.crt"), Path("server.key"), ""}; }
-};
+using Pki = testing::TestPki;
 
 std::unique_ptr<ClusterState> TwoNodes() { return testing::MakeState({testing::GpuNode("n1", 8), testing::GpuNode("n2", 8)}); }
 

@@ -1,7 +1,11 @@
 // A real extender server on a loopback port for tests, with a small known cluster in its cache.
 #pragma once
 
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <unistd.h>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -29,6 +33,30 @@ inline Node GpuNode(std::string name, int gpus, std::int64_t cpu_milli = 64000) 
   node.capacity = node.allocatable;
   return node;
 }
+
+// A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, made by the
+// openssl CLI (EC keys: fast to make), in a folder of its own that is removed afterwards.
+struct TestPki {
+  std::filesystem::path dir;
+  TestPki() {
+    static std::atomic<int> serial{0};
+    dir = std::filesystem::temp_directory_path() / ("platoon-tls-" + std::to_string(::getpid()) + "-" + std::to_string(serial++));
+    std::filesystem::create_directories(dir);
+    const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    const std::string script =
+        "set -e; cd '" + dir.string() + "'; "
+        "openssl req -x509 " + ec + " -keyout ca.key -out ca.crt -days 2 -subj /CN=platoon-test-ca 2>/dev/null; "
+        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext; "
+        "openssl req " + ec + " -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null; "
+        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext 2>/dev/null; "
+        "openssl req " + ec + " -keyout client.key -out client.csr -subj /CN=kube-scheduler 2>/dev/null; "
+        "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 2>/dev/null";
+    if (std::system(("bash -c \"" + script + "\"").c_str()) != 0) throw std::runtime_error("openssl could not make the test PKI");
+  }
+  ~TestPki() { std::filesystem::remove_all(dir); }
+  std::string Path(const char* file) const { return (dir / file).string(); }
+  extender::TlsSettings Server() const { return {Path("server.crt"), Path("server.key"), ""}; }
+};
 
 // Starts ExtenderService + ExtenderServer on 127.0.0.1:0 (both ports chosen by the kernel).
 class TestServer {

@@ -12,26 +12,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A CA, a server certificate for 127.0.0.1 and a client certificate, made by the openssl CLI.
-struct Pki {
-  fs::path dir;
-  Pki() {
-    dir = fs::temp_directory_path() / ("platoon-tls-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    const std::string d = dir.string();
-    const std::string script =
-        "set -e; cd '" + d + "'; "
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=platoon-test-ca 2>/dev/null; "
-        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext; "
-        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null; "
-        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext 2>/dev/null; "
-        "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=kube-scheduler 2>/dev/null; "
-        "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 2>/dev/null";
-    REQUIRE(std::system(("bash -c \"" + script + "\"").c_str()) == 0);
-  }
-  ~Pki() { fs::remove_all(dir); }
-  std::string Path(const char* f) const { return (dir / f).string(); }
-};
+using Pki = TestPki;
 
 const std::string kFilter = R"({"Pod":{"metadata":{"name":"p"}},"NodeNames":["n1"]})";
 

@@ -121,8 +121,8 @@ TEST_CASE("the FGD protocol refuses what it cannot run") {
 }
 
 TEST_CASE("the FGD workload on the default trace is deterministic per seed") {
-  auto nodes = LoadOpenbNodes(testing::OpenbDir() + "/openb_node_list_gpu_node.csv");
-  auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_default.csv");
+  auto nodes = LoadOpenbNodes(testing::OpenbDir() + "/openb_node_list_gpu_node.csv.gz");
+  auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_default.csv.gz");
   REQUIRE(nodes.has_value());
   REQUIRE(pods.has_value());
   auto fingerprint = [](const FgdWorkload& w) {
@@ -146,7 +146,7 @@ TEST_CASE("the FGD workload on the default trace is deterministic per seed") {
 }
 
 TEST_CASE("on every published openb trace the FGD workload lands just under 130 % of the cluster's GPUs") {
-  auto nodes = LoadOpenbNodes(testing::OpenbDir() + "/openb_node_list_gpu_node.csv");
+  auto nodes = LoadOpenbNodes(testing::OpenbDir() + "/openb_node_list_gpu_node.csv.gz");
   REQUIRE(nodes.has_value());
   const double target = 1.3 * 6'212'000;
   for (const char* trace : {"default", "cpu050", "cpu100", "cpu200", "cpu250", "gpushare40", "gpushare60", "gpushare80",
@@ -154,7 +154,7 @@ TEST_CASE("on every published openb trace the FGD workload lands just under 130 
                             "multigpu30", "multigpu40", "multigpu50"}) {
     const std::string name = trace;
     CAPTURE(name);
-    auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_" + trace + ".csv");
+    auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_" + trace + ".csv.gz");
     REQUIRE(pods.has_value());
     std::int64_t trace_milli = 0;
     for (const auto& p : pods->pods) trace_milli += p.TotalGpuMilli();

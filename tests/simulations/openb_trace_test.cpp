@@ -1,8 +1,12 @@
 // Tests for the Alibaba openb node and pod list loaders, on the real trace and on hand-made rows.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 
+#include "gzip_file.h"
 #include "simulations/openb_trace.h"
 #include "test_data.h"
 
@@ -15,7 +19,7 @@ constexpr const char* kPodHeader =
 }
 
 TEST_CASE("the openb GPU node list has 1,213 nodes and 6,212 GPUs") {
-  auto nodes = LoadOpenbNodes(testing::OpenbDir() + "/openb_node_list_gpu_node.csv");
+  auto nodes = LoadOpenbNodes(testing::OpenbDir() + "/openb_node_list_gpu_node.csv.gz");
   REQUIRE_MESSAGE(nodes.has_value(), nodes.error().ToString());
   CHECK(nodes->nodes.size() == 1213);
   CHECK(nodes->report.rows_loaded == 1213);
@@ -38,7 +42,7 @@ TEST_CASE("the openb GPU node list has 1,213 nodes and 6,212 GPUs") {
 }
 
 TEST_CASE("the openb all-node list adds 310 CPU-only nodes") {
-  auto nodes = LoadOpenbNodes(testing::OpenbDir() + "/openb_node_list_all_node.csv");
+  auto nodes = LoadOpenbNodes(testing::OpenbDir() + "/openb_node_list_all_node.csv.gz");
   REQUIRE_MESSAGE(nodes.has_value(), nodes.error().ToString());
   CHECK(nodes->nodes.size() == 1523);
   std::size_t cpu_only = 0;
@@ -53,14 +57,14 @@ TEST_CASE("every openb pod list loads with the row counts the data README gives"
       {"cpu0", 7064}, {"cpu300", 10094}};
   for (const auto& [name, count] : rows) {
     CAPTURE(name);
-    auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_" + name + ".csv");
+    auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_" + name + ".csv.gz");
     REQUIRE_MESSAGE(pods.has_value(), pods.error().ToString());
     CHECK(pods->pods.size() == count);
   }
 }
 
 TEST_CASE("the default openb pod list has the README's shape") {
-  auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_default.csv");
+  auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_default.csv.gz");
   REQUIRE(pods.has_value());
   std::size_t cpu_only = 0, shared = 0, two = 0, four = 0, eight = 0, no_sched = 0;
   std::int64_t gpu_milli = 0;
@@ -97,7 +101,7 @@ TEST_CASE("gpu_spec is a '|'-separated list of allowed GPU models") {
   CHECK(pods->pods[0].gpu_models == std::vector<std::string>{"V100M16", "V100M32"});
   CHECK(pods->pods[1].gpu_models.empty());
   CHECK(pods->pods[2].gpu_models.empty());
-  auto real = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_gpuspec33.csv");
+  auto real = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_gpuspec33.csv.gz");
   REQUIRE(real.has_value());
   std::size_t constrained = 0;
   for (const auto& p : real->pods) constrained += !p.gpu_models.empty();
@@ -154,9 +158,46 @@ TEST_CASE("a bad node row names the problem") {
 }
 
 TEST_CASE("the five-column multigpu pod lists load without times") {
-  auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_multigpu50.csv");
+  auto pods = LoadOpenbPods(testing::OpenbDir() + "/openb_pod_list_multigpu50.csv.gz");
   REQUIRE(pods.has_value());
   CHECK(pods->pods[0].arrival_ms == 0);
   CHECK(pods->pods[0].duration_ms == kNeverDeparts);
   CHECK(pods->pods[0].qos.empty());
+}
+
+TEST_CASE("a truncated compressed pod list is rejected, even with skip_bad_rows, and the plain list still loads") {
+  const auto dir = std::filesystem::temp_directory_path() / "platoon-openb-gzip-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string text = kPodHeader;
+  for (int i = 0; i < 100'000; ++i) {
+    text += "p" + std::to_string(i) + "," + std::to_string(1000 + i % 977) + ",1024,1," + std::to_string(100 + i % 900) +
+            ",,LS,Running,0,10,0\n";
+  }
+  std::ofstream(dir / "pods.csv", std::ios::binary) << text;
+  testing::WriteGzip(dir / "pods.csv.gz", text);
+  std::string bytes;
+  {
+    std::ifstream in(dir / "pods.csv.gz", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(dir / "cut.csv.gz", std::ios::binary) << bytes.substr(0, bytes.size() * 2 / 3);
+
+  auto plain = LoadOpenbPods((dir / "pods.csv").string());
+  auto gz = LoadOpenbPods((dir / "pods.csv.gz").string());
+  REQUIRE_MESSAGE(plain.has_value(), plain.error().ToString());
+  REQUIRE_MESSAGE(gz.has_value(), gz.error().ToString());
+  CHECK(plain->pods.size() == 100'000);
+  CHECK(gz->pods.size() == 100'000);
+  CHECK(gz->pods.back().name == plain->pods.back().name);
+  CHECK(gz->pods.back().TotalGpuMilli() == plain->pods.back().TotalGpuMilli());
+  for (bool skip : {false, true}) {
+    CAPTURE(skip);
+    auto cut = LoadOpenbPods((dir / "cut.csv.gz").string(), LoadOptions{.skip_bad_rows = skip});
+    REQUIRE_FALSE(cut.has_value());
+    CHECK(cut.error().file == (dir / "cut.csv.gz").string());
+    CHECK(cut.error().line > 2);
+    CHECK(cut.error().message == "gzip: unexpected end of file");
+  }
+  std::filesystem::remove_all(dir);
 }

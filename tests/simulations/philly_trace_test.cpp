@@ -1,8 +1,11 @@
 // Tests for the Philly per-VC job loader and the VC size list, on the real trace and hand-made rows.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 
+#include "gzip_file.h"
 #include "simulations/philly_trace.h"
 #include "test_data.h"
 
@@ -100,7 +103,7 @@ TEST_CASE("a bad Philly row is rejected with file:line, or skipped and counted w
 }
 
 TEST_CASE("the Philly VC sizes give 11 VCs in 8-GPU nodes") {
-  auto vcs = LoadPhillyVcSizes(testing::PhillyDir() + "/philly_vc.csv");
+  auto vcs = LoadPhillyVcSizes(testing::PhillyDir() + "/philly_vc.csv.gz");
   REQUIRE_MESSAGE(vcs.has_value(), vcs.error().ToString());
   REQUIRE(vcs->size() == 11);
   CHECK((*vcs)[0] == TraceQueue{"6214e9", 64, 512});
@@ -110,4 +113,27 @@ TEST_CASE("the Philly VC sizes give 11 VCs in 8-GPU nodes") {
   auto bad = ParsePhillyVcSizes(CsvReader::FromString("vc.csv", "vc,node num\na,4\na,5\n"));
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error().ToString() == "vc.csv:3: VC \"a\" appears twice");
+}
+
+TEST_CASE("a Philly directory may mix plain and compressed files, one per VC") {
+  const auto dir = std::filesystem::temp_directory_path() / "platoon-philly-gzip-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string header = "app_id,submit_time,service,num_jobs,sleep_time,model_name\n";
+  std::ofstream(dir / "trace_a.csv") << header << "0,0.0,100,1,0,M\n";
+  testing::WriteGzip(dir / "trace_b.csv.gz", header + "0,5.0,800,8,0,M\n1,6.0,100,1,1,M\n");
+  std::ofstream(dir / "notes.txt") << "not a trace\n";
+  auto jobs = LoadPhillyDirectory(dir.string());
+  REQUIRE_MESSAGE(jobs.has_value(), jobs.error().ToString());
+  REQUIRE(jobs->jobs.size() == 3);
+  CHECK(jobs->jobs[0].queue == "a");
+  CHECK(jobs->jobs[1].queue == "b");
+  CHECK(jobs->jobs[1].TotalGpuMilli() == 8000);
+  CHECK(jobs->jobs[2].queue == "b");
+
+  testing::WriteGzip(dir / "trace_a.csv.gz", header + "0,0.0,100,1,0,M\n");
+  auto twice = LoadPhillyDirectory(dir.string());
+  REQUIRE_FALSE(twice.has_value());
+  CHECK(twice.error().ToString() == dir.string() + ": trace_a.csv and trace_a.csv.gz hold the same VC: keep one");
+  std::filesystem::remove_all(dir);
 }

@@ -8,7 +8,7 @@
 using namespace platoon::sim;
 
 TEST_CASE("the FGD unallocated-GPU summary gives 4.77 % for FGD on the default trace") {
-  auto t = LoadReferenceTable(testing::FgdResultsDir() + "/SUMMARY_unallocated_gpu_pct_at_arrived100.csv", 2);
+  auto t = LoadReferenceTable(testing::FgdResultsDir() + "/SUMMARY_unallocated_gpu_pct_at_arrived100.csv.gz", 2);
   REQUIRE_MESSAGE(t.has_value(), t.error().ToString());
   CHECK(t->rows.size() == 102);  // 17 workloads x 6 policies
   CHECK(t->Find({"openb_pod_list_default", "06-FGD"}, "unalloc_pct_mean") == 4.77);
@@ -22,20 +22,20 @@ TEST_CASE("the FGD unallocated-GPU summary gives 4.77 % for FGD on the default t
 }
 
 TEST_CASE("every FGD summary table loads") {
-  for (const char* name : {"SUMMARY_alloc_ratio_by_arrived.csv", "SUMMARY_frag_amount_pct_of_total_by_arrived.csv",
-                           "SUMMARY_frag_ratio_by_arrived.csv"}) {
+  for (const char* name : {"SUMMARY_alloc_ratio_by_arrived.csv.gz", "SUMMARY_frag_amount_pct_of_total_by_arrived.csv.gz",
+                           "SUMMARY_frag_ratio_by_arrived.csv.gz"}) {
     CAPTURE(name);
     auto t = LoadReferenceTable(testing::FgdResultsDir() + "/" + name, 2);
     REQUIRE_MESSAGE(t.has_value(), t.error().ToString());
     CHECK(t->rows.size() == 102);
   }
-  auto alloc = LoadReferenceTable(testing::FgdResultsDir() + "/SUMMARY_alloc_ratio_by_arrived.csv", 2);
+  auto alloc = LoadReferenceTable(testing::FgdResultsDir() + "/SUMMARY_alloc_ratio_by_arrived.csv.gz", 2);
   CHECK(alloc->Find({"openb_pod_list_cpu050", "01-Random"}, "gpu_alloc_pct_mean@100") == 89.02);
 }
 
 TEST_CASE("the Helios Philly tables give per-VC delay and JCT per policy") {
-  auto q = LoadReferenceTable(testing::PhillyDir() + "/helios_artifact_qssf_philly_results_queue_avg_seconds.csv", 1);
-  auto j = LoadReferenceTable(testing::PhillyDir() + "/helios_artifact_qssf_philly_results_jct_avg_seconds.csv", 1);
+  auto q = LoadReferenceTable(testing::PhillyDir() + "/helios_artifact_qssf_philly_results_queue_avg_seconds.csv.gz", 1);
+  auto j = LoadReferenceTable(testing::PhillyDir() + "/helios_artifact_qssf_philly_results_jct_avg_seconds.csv.gz", 1);
   REQUIRE(q.has_value());
   REQUIRE(j.has_value());
   CHECK(q->value_columns == std::vector<std::string>{"fifo_consolidate", "sjf_consolidate", "srtf_consolidate", "qssf_consolidate"});
@@ -58,6 +58,7 @@ TEST_CASE("FGD policy and workload names are normalised") {
   CHECK(FgdPolicyName("03-GpuClustering") == "GpuClustering");
   CHECK(FgdPolicyName("FGD") == "FGD");
   CHECK(FgdWorkloadName("../x/openb_pod_list_default.csv") == "openb_pod_list_default");
+  CHECK(FgdWorkloadName("../x/openb_pod_list_default.csv.gz") == "openb_pod_list_default");
 }
 
 TEST_CASE("a reference row wider than the header is rejected (found by fuzz_reference_table)") {

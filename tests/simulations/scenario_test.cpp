@@ -14,6 +14,7 @@ std::string ScenarioDir() { return std::string(PLATOON_SOURCE_DIR) + "/simulatio
 
 TEST_CASE("every shipped scenario loads and its data files exist") {
   std::size_t count = 0;
+  const std::string repository = std::filesystem::weakly_canonical(PLATOON_SOURCE_DIR).string() + "/";
   for (const auto& entry : std::filesystem::directory_iterator(ScenarioDir())) {
     if (entry.path().extension() != ".yaml") continue;
     CAPTURE(entry.path().string());
@@ -21,6 +22,14 @@ TEST_CASE("every shipped scenario loads and its data files exist") {
     REQUIRE_MESSAGE(s.has_value(), s.error().ToString());
     CHECK_FALSE(s->policies.empty());
     CHECK_FALSE(s->seeds.empty());
+    // A clone of the repository runs every shipped scenario: no file outside it is read.
+    for (const std::string& path : {s->cluster_path, s->workload_path, s->quota_kueue, s->quota_philly_vcs,
+                                    s->ref_fgd_unallocated, s->ref_fgd_alloc, s->ref_fgd_frag,
+                                    s->ref_helios_queue_delay, s->ref_helios_jct}) {
+      if (path.empty()) continue;
+      CAPTURE(path);
+      CHECK(std::filesystem::weakly_canonical(path).string().starts_with(repository));
+    }
     ++count;
   }
   CHECK(count >= 3);
@@ -33,10 +42,21 @@ TEST_CASE("the openb default scenario runs the FGD protocol with 10 seeds beside
   CHECK(s->tune_ratio == 1.3);
   CHECK(s->seeds == std::vector<std::uint64_t>{42, 43, 44, 45, 46, 47, 48, 49, 50, 51});
   CHECK(s->cluster == ClusterSource::TraceNodes);
-  CHECK(s->cluster_path.ends_with("/shared/data/traces/alibaba-gpu-v2023/csv/openb_node_list_gpu_node.csv"));
+  CHECK(s->cluster_path.ends_with("/simulations/data/traces/alibaba-gpu-v2023/csv/openb_node_list_gpu_node.csv.gz"));
   CHECK(s->workload_format == "openb");
   CHECK(s->ref_fgd_workload == "openb_pod_list_default");
   CHECK_FALSE(s->ref_fgd_unallocated.empty());
+}
+
+TEST_CASE("without fgd_workload, an openb scenario names the published workload after its pod list") {
+  for (const char* file : {"openb_pod_list_cpu050.csv", "openb_pod_list_cpu050.csv.gz"}) {
+    CAPTURE(file);
+    auto s = ParseScenario(std::string("name: x\ncluster:\n  trace_nodes: {format: openb, path: n.csv}\nworkload:\n"
+                                       "  trace: {format: openb, path: ") + file + "}\npolicies: [fgd]\n",
+                           "s.yaml", "/tmp", false);
+    REQUIRE_MESSAGE(s.has_value(), s.error().ToString());
+    CHECK(s->ref_fgd_workload == "openb_pod_list_cpu050");
+  }
 }
 
 TEST_CASE("the Philly scenario compares static partitions, cohort borrowing and gang-aware preemption") {
