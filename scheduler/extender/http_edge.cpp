@@ -250,8 +250,10 @@ namespace {
 
 // The answer to one request, filled in from any thread and awaited by the connection's coroutine.
 struct AnswerSlot {
-  explicit AnswerSlot(const asio::any_io_executor& ex) : timer(ex) { timer.expires_at(asio::steady_timer::time_point::max()); }
-  asio::steady_timer timer;  // cancelled when the answer arrives or the connection is closed
+  // Set while the handler runs inline on the connection's thread: an answer given there (filter,
+  // prioritize, preempt, a bind decided at once) is stored directly, without a trip through the loop.
+  std::atomic<std::thread::id> handler_thread{};
+  std::optional<asio::steady_timer> timer;  // awaited only when the answer comes later; cancelled then
   std::optional<HttpAnswer> answer;
   bool dropped = false;
 };
@@ -267,12 +269,17 @@ struct Once {
     if (!done.exchange(true)) Deliver(std::nullopt);
   }
   void Deliver(std::optional<HttpAnswer> answer) {
+    if (slot->handler_thread.load() == std::this_thread::get_id()) {
+      if (answer) slot->answer = std::move(answer);
+      else slot->dropped = true;
+      return;
+    }
     auto alive = edge.lock();
     if (!alive) return;
     asio::post(ex, [slot = slot, answer = std::move(answer)]() mutable {
       if (answer) slot->answer = std::move(answer);
       else slot->dropped = true;
-      slot->timer.cancel();
+      if (slot->timer) slot->timer->cancel();
     });
   }
   std::weak_ptr<Edge> edge;
@@ -452,14 +459,19 @@ awaitable<void> HttpEdge::Impl::Serve(std::shared_ptr<Listener> l, std::shared_p
     HttpRequest request{std::string(Sv(req.method_string())), std::string(Sv(req.target())), std::move(req.body()), remote, loopback, verified};
     req = {};
 
-    auto slot = std::make_shared<AnswerSlot>(stream->get_executor());
-    auto once = std::make_shared<Once<Impl>>(weak_self, slot->timer.get_executor(), slot);
+    auto slot = std::make_shared<AnswerSlot>();
+    auto once = std::make_shared<Once<Impl>>(weak_self, stream->get_executor(), slot);
     ++answers_pending;
+    slot->handler_thread = std::this_thread::get_id();
     l->handler(std::move(request), [once](HttpAnswer a) {
       if (!once->done.exchange(true)) once->Deliver(std::move(a));
     });
     once.reset();
-    if (!slot->answer && !slot->dropped) co_await slot->timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    slot->handler_thread = std::thread::id();
+    if (!slot->answer && !slot->dropped) {
+      slot->timer.emplace(stream->get_executor(), asio::steady_timer::time_point::max());
+      co_await slot->timer->async_wait(asio::redirect_error(use_awaitable, ec));
+    }
     --answers_pending;
     if (!slot->answer || stopping) break;
     const bool again = keep_alive && !stopping;
