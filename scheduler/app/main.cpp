@@ -30,6 +30,9 @@ constexpr const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write to a connection the peer closed (the API server's, kube-scheduler's, through OpenSSL
+  // too) must fail that call, not end the process.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::fputs(kUsage, stderr);
