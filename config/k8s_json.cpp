@@ -242,6 +242,7 @@ Result<NodeSelectorRequirement> GetRequirement(element e, std::string_view path)
         if (*str == name) r.op = op, found = true;
       if (!found) r.op = Op::Unknown;
     } else if (EqualFold(key, "values")) {
+      r.values.clear();  // a repeated key replaces the list, as Go's encoding/json does
       return ForArray(v, p, [&](element item, const std::string& ip) -> Status {
         auto str = GetString(item, ip);
         if (!str) return std::unexpected(str.error());
@@ -265,6 +266,7 @@ Result<std::vector<NodeSelectorTerm>> GetRequiredNodeAffinity(element affinity, 
       const std::string req_path = Join(na_path, k2);
       return ForFields(required, req_path, [&](std::string_view k3, element list) -> Status {
         if (!EqualFold(k3, "nodeSelectorTerms")) return {};
+        terms.clear();  // a repeated key replaces the list
         return ForArray(list, Join(req_path, k3), [&](element term, const std::string& tp) -> Status {
           NodeSelectorTerm out;
           Status ts = ForFields(term, tp, [&](std::string_view k4, element exprs) -> Status {
@@ -462,6 +464,7 @@ std::expected<Pod, DecodeError> DecodePod(element json, std::string_view path) {
           return {};
         }
         if (EqualFold(sk, "tolerations")) {
+          pod.tolerations.clear();  // a repeated key replaces the list, as Go's encoding/json does
           return ForArray(sv, sp, [&](element t, const std::string& tp) -> Status {
             auto tol = GetToleration(t, tp);
             if (!tol) return std::unexpected(tol.error());
@@ -471,6 +474,7 @@ std::expected<Pod, DecodeError> DecodePod(element json, std::string_view path) {
         }
         if (EqualFold(sk, "containers") || EqualFold(sk, "initContainers")) {
           auto& list = EqualFold(sk, "containers") ? containers : init_containers;
+          list.clear();
           return ForArray(sv, sp, [&](element c, const std::string& cp) -> Status {
             auto cr = GetContainer(c, cp);
             if (!cr) return std::unexpected(cr.error());
@@ -540,6 +544,7 @@ std::expected<Node, DecodeError> DecodeNode(element json, std::string_view path)
           if (!b) return std::unexpected(b.error());
           node.unschedulable = *b;
         } else if (EqualFold(sk, "taints")) {
+          node.taints.clear();  // a repeated key replaces the list, as Go's encoding/json does
           return ForArray(sv, sp, [&](element t, const std::string& tp) -> Status {
             Taint taint;
             Status ts = ForFields(t, tp, [&](std::string_view tk, element tv) -> Status {

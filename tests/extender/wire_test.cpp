@@ -103,3 +103,22 @@ TEST_CASE("one decoder decodes bodies of any size in turn: empty, large, small, 
 
 }  // namespace
 }  // namespace platoon::extender
+
+TEST_CASE("repeated keys decode as Go's encoding/json decodes them: the last value wins, a list is replaced") {
+  WireDecoder decoder;
+  // Go assigns each key in turn (case-insensitively to the struct field), and unmarshalling an
+  // array into a slice resets it first.
+  auto args = decoder.DecodeFilterArgs(
+      R"({"Pod":{"metadata":{"name":"first"},"metadata":{"name":"last","uid":"u"},)"
+      R"("spec":{"containers":[{"resources":{"requests":{"nvidia.com/gpu":"8"}}}],)"
+      R"("containers":[{"resources":{"requests":{"nvidia.com/gpu":"1"}}}],)"
+      R"("tolerations":[{"key":"a","operator":"Exists"}],"tolerations":[{"key":"b","operator":"Exists"}]}},)"
+      R"("NodeNames":["n1"],"nodenames":["n2","n3"]})");
+  REQUIRE(args.has_value());
+  CHECK(args->pod.name == "last");
+  CHECK(args->pod.requests.Get("nvidia.com/gpu") == 1);
+  REQUIRE(args->pod.tolerations.size() == 1);
+  CHECK(args->pod.tolerations[0].key == "b");
+  REQUIRE(args->node_names.size() == 2);
+  CHECK(args->node_names[0] == "n2");
+}

@@ -5,6 +5,7 @@
 //
 //   bench_edge_load                      full run (about a minute)
 //   bench_edge_load --soak-seconds 600   then a 10-minute soak, RSS printed every 30 s
+//   bench_edge_load --big-nodes 10000    bigger NodeList bodies (about 52 MB)
 //   bench_edge_load --benchmark_min_time=...   smoke mode (what deploy/dev/test.sh passes): short
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -160,13 +161,15 @@ void ServerSide(extender::ExtenderService& service, const std::string& body, dou
 int main(int argc, char** argv) {
   bool smoke = false;
   int soak_seconds = 0;
+  int big_nodes = 6'000;  // full Node objects per big body: 6,000 is about 31 MB
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--benchmark_min_time", 0) == 0) smoke = true;
     else if (a == "--soak-seconds" && i + 1 < argc) soak_seconds = std::atoi(argv[++i]);
+    else if (a == "--big-nodes" && i + 1 < argc) big_nodes = std::atoi(argv[++i]);
     else if (a.rfind("--benchmark", 0) == 0) continue;
     else {
-      std::fprintf(stderr, "usage: bench_edge_load [--soak-seconds N]\n");
+      std::fprintf(stderr, "usage: bench_edge_load [--soak-seconds N] [--big-nodes N]\n");
       return 2;
     }
   }
@@ -227,10 +230,10 @@ int main(int argc, char** argv) {
   }
 
   {
-    // Big bodies: 32 concurrent NodeLists (nodeCacheCapable: false), 10,000 full Nodes each in the
-    // full run (about 50 MB), 300 in smoke mode. The server runs in a child process of its own
+    // Big bodies: 32 concurrent NodeLists (nodeCacheCapable: false), --big-nodes full Nodes each
+    // (6,000 by default, about 31 MB), 300 in smoke mode. The server runs in a child process of its own
     // (set up as serve sets itself up) so its RSS is measured without the clients'.
-    const int nodes = smoke ? 300 : 10'000;
+    const int nodes = smoke ? 300 : big_nodes;
     const std::string big = NodesRequest(nodes);
     int ports[2];
     if (::pipe(ports) != 0) return 1;
