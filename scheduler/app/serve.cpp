@@ -210,9 +210,13 @@ int RunServe(const std::vector<std::string_view>& args) {
   if (live) {
     service.SetAccepting(false);
     service.SetBinder([&api, &service](const engine::Binding& binding) {
-      int status = 0;
-      auto posted = kube::PostBinding(*api, binding, &status);
+      int status = 0, attempts = 0;
+      auto posted = kube::PostBinding(*api, binding, &status, {}, &attempts);
       service.CountApiCall("binding", status);
+      if (attempts > 1)
+        log::Info("binding retried", {{"pod", binding.pod_namespace + "/" + binding.pod_name}, {"node", binding.node},
+                                      {"attempts", std::to_string(attempts)}, {"status", std::to_string(status)},
+                                      {"result", posted ? "bound" : posted.error()}});
       return posted;
     });
     LiveOptions options;

@@ -1,7 +1,9 @@
 // Request bodies and calls for the engine's actions.
 #include "scheduler/kube/actions.h"
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 #include <ctime>
 
 #include <nlohmann/json.hpp>
@@ -74,9 +76,26 @@ std::string PodPath(std::string_view ns, std::string_view name) {
 }
 }  // namespace
 
-std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Binding& binding, int* status) {
+namespace {
+bool Retryable(const Response& r) { return !r.error.empty() || r.status == 429 || (r.status >= 500 && r.status <= 504); }
+}  // namespace
+
+std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Binding& binding, int* status, BindRetry retry,
+                                             int* attempts) {
   const std::string path = PodPath(binding.pod_namespace, binding.pod_name);
-  Response r = client.Post(path + "/binding", BindingJson(binding));
+  const std::string body = BindingJson(binding);
+  Response r;
+  auto wait = retry.first_wait;
+  for (int attempt = 1;; ++attempt) {
+    r = client.Post(path + "/binding", body);
+    if (attempts) *attempts = attempt;
+    if (!Retryable(r) || attempt >= retry.attempts) break;
+    auto pause = std::min(wait, retry.max_wait);
+    if (r.status == 429 && r.retry_after_seconds > 0)
+      pause = std::min<std::chrono::milliseconds>(std::chrono::seconds(r.retry_after_seconds), retry.max_wait);
+    std::this_thread::sleep_for(pause);
+    wait *= 2;
+  }
   if (status) *status = r.status;
   if (r.status == 201 || r.status == 200) return {};
   if (r.status == 409) {

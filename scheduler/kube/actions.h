@@ -1,6 +1,7 @@
 // The engine's actions carried out against the API server: Bindings, Evictions, PodGroup status, Events.
 #pragma once
 
+#include <chrono>
 #include <expected>
 #include <string>
 #include <string_view>
@@ -39,7 +40,20 @@ std::string NowRfc3339();
 // POSTs the Binding. 201: done. 409: done when the pod is already bound to the same node (a repeated
 // bind after a restart), else an error saying where it is bound. Error: a sentence.
 // `status`, when given, receives the HTTP status of the POST (0: no answer).
-std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Binding& binding, int* status = nullptr);
+// How a Binding is retried when the API server cannot take it now: HTTP 429 (its overload
+// protection; Retry-After honoured up to max_wait), 5xx and no answer. Retrying is idempotent: the
+// Binding carries the pod's uid as precondition, and a 409 for a pod already on the same node
+// counts as done. The whole budget stays well below kube-scheduler's extender httpTimeout, since
+// the bind call waits for it.
+struct BindRetry {
+  int attempts = 5;
+  std::chrono::milliseconds first_wait{100};  // doubled after each failed attempt
+  std::chrono::milliseconds max_wait{1000};
+};
+// Posts the Binding, retrying as `retry` says. `status` gets the last HTTP status (0: no answer)
+// and `attempts` how many posts were made.
+std::expected<void, std::string> PostBinding(ApiClient& client, const engine::Binding& binding, int* status = nullptr,
+                                             BindRetry retry = {}, int* attempts = nullptr);
 
 struct EvictOutcome {
   enum class Kind { Evicted, Gone, Blocked, Failed };  // Blocked: 429, a PodDisruptionBudget (retry later)

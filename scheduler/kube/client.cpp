@@ -2,6 +2,9 @@
 // certificates and CA bundles from PEM text.
 #include "scheduler/kube/client.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <httplib.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -62,6 +65,7 @@ Response FromResult(const httplib::Result& result) {
   }
   out.status = result->status;
   out.body = result->body;
+  if (result->has_header("Retry-After")) out.retry_after_seconds = std::max(0, std::atoi(result->get_header_value("Retry-After").c_str()));
   return out;
 }
 

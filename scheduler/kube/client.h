@@ -25,6 +25,7 @@ struct Response {
   int status = 0;
   std::string body;
   std::string error;
+  int retry_after_seconds = 0;  // the Retry-After header of a 429 or 503, when it gives seconds
   bool ok() const { return error.empty() && status >= 200 && status < 300; }
   // "HTTP 403: pods is forbidden: ..." or the transport error, for logs.
   std::string Describe() const;

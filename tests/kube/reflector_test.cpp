@@ -192,11 +192,47 @@ TEST_CASE("bindings: 201 is done, 409 is done only when the pod is already on th
   REQUIRE_FALSE(other);
   CHECK(other.error() == "pod is already bound to node-a");
   status = 500;
-  auto failed = PostBinding(*client, b);
+  auto failed = PostBinding(*client, b, nullptr, {2, std::chrono::milliseconds(1), std::chrono::milliseconds(1)});
   REQUIRE_FALSE(failed);
   CHECK(failed.error().find("HTTP 500") != std::string::npos);
   std::lock_guard lock(api.mutex);
   CHECK(api.posts.front().first == "/api/v1/namespaces/ns/pods/p/binding");
+}
+
+TEST_CASE("bindings are retried on 429 (Retry-After honoured), 5xx and no answer, within a bounded budget") {
+  FakeApiServer api;
+  std::deque<int> answers;
+  api.on_post = [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(api.mutex);  // held by the server thread only while it answers
+    res.status = answers.empty() ? 201 : answers.front();
+    if (!answers.empty()) answers.pop_front();
+    if (res.status == 429) res.set_header("Retry-After", "1");
+    res.set_content(R"({"kind":"Status","message":"too many requests"})", "application/json");
+  };
+  auto client = api.Client();
+  const engine::Binding b{"uid-p", "ns", "p", "node-a", {}};
+  const BindRetry fast{4, std::chrono::milliseconds(5), std::chrono::milliseconds(200)};
+  int status = 0, attempts = 0;
+  SUBCASE("a 429 and a 503, then accepted: bound on the third post, Retry-After capped by max_wait") {
+    answers = {429, 503};
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(PostBinding(*client, b, &status, fast, &attempts));
+    CHECK(attempts == 3);
+    CHECK(status == 201);
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(200));  // waited Retry-After, capped
+  }
+  SUBCASE("500s beyond the budget: an error naming the last answer, after exactly the budget's posts") {
+    answers = {500, 500, 500, 500, 500, 500};
+    auto failed = PostBinding(*client, b, &status, fast, &attempts);
+    REQUIRE_FALSE(failed);
+    CHECK(attempts == 4);
+    CHECK(failed.error().find("HTTP 500") != std::string::npos);
+  }
+  SUBCASE("a 403 is not retried") {
+    answers = {403};
+    CHECK_FALSE(PostBinding(*client, b, &status, fast, &attempts));
+    CHECK(attempts == 1);
+  }
 }
 
 TEST_CASE("evictions: 201 evicted, 404 gone, 429 blocked by a disruption budget") {
