@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,6 +178,22 @@ int main(int argc, char** argv) {
   const double phase = smoke ? 0.5 : 5;
   std::printf("bench_edge_load (%s): one process, server (extender.workers 2) and clients on loopback, 2 cores shared\n",
               smoke ? "smoke" : "full");
+  // The big-body phase's server runs in a child forked now, before the parent allocates anything
+  // big, and set up as platoon serve sets itself up: its RSS is the server's alone.
+  int ports[2];
+  if (::pipe(ports) != 0) return 1;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives the benchmark, however it ends
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);  // as platoon serve does
+    extender::ExtenderService child_service({}, MakeCluster(10'000));
+    extender::ExtenderServer child_server(child_service, {});
+    if (!child_server.Start("127.0.0.1", 0, "127.0.0.1", 0)) _exit(1);
+    const int p = child_server.port();
+    if (::write(ports[1], &p, sizeof p) != sizeof p) _exit(1);
+    ::pause();
+    _exit(0);
+  }
   const double rss_start = RssMiB();
   extender::ExtenderService service({}, MakeCluster(10'000));
   extender::ExtenderServer server(service, {});
@@ -231,23 +248,9 @@ int main(int argc, char** argv) {
 
   {
     // Big bodies: 32 concurrent NodeLists (nodeCacheCapable: false), --big-nodes full Nodes each
-    // (6,000 by default, about 31 MB), 300 in smoke mode. The server runs in a child process of its own
-    // (set up as serve sets itself up) so its RSS is measured without the clients'.
+    // (6,000 by default, about 31 MB), 300 in smoke mode, to the child's server.
     const int nodes = smoke ? 300 : big_nodes;
     const std::string big = NodesRequest(nodes);
-    int ports[2];
-    if (::pipe(ports) != 0) return 1;
-    const pid_t child = ::fork();
-    if (child == 0) {
-      mallopt(M_MMAP_THRESHOLD, 1 << 20);  // as platoon serve does
-      extender::ExtenderService child_service({}, MakeCluster(10'000));
-      extender::ExtenderServer child_server(child_service, {});
-      if (!child_server.Start("127.0.0.1", 0, "127.0.0.1", 0)) _exit(1);
-      const int p = child_server.port();
-      if (::write(ports[1], &p, sizeof p) != sizeof p) _exit(1);
-      ::pause();
-      _exit(0);
-    }
     int big_port = 0;
     if (::read(ports[0], &big_port, sizeof big_port) != sizeof big_port) return 1;
     const std::string status_file = "/proc/" + std::to_string(child) + "/status";
