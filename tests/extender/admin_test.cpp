@@ -18,6 +18,17 @@ namespace {
 
 using AdminPki = TestPki;
 
+// What a shell command prints on standard output.
+std::string ShellOutput(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    ::pclose(p);
+  }
+  return out;
+}
+
 std::unique_ptr<engine::Engine> OneNodeEngine() {
   auto engine = std::make_unique<engine::Engine>();
   engine->UpsertNode(GpuNode("n1", 8), 0);
@@ -102,13 +113,7 @@ TEST_CASE("a certificate replaced on disk is served to new connections without a
     // The served certificate's subject, through a second handshake with the openssl CLI.
     const std::string cmd = "echo | openssl s_client -connect 127.0.0.1:" + std::to_string(server.port()) +
                             " 2>/dev/null | openssl x509 -noout -subject 2>/dev/null";
-    std::string out;
-    if (FILE* p = ::popen(cmd.c_str(), "r")) {
-      char buf[256];
-      while (std::fgets(buf, sizeof buf, p)) out += buf;
-      ::pclose(p);
-    }
-    return out;
+    return ShellOutput(cmd);
   };
   CHECK(subject().find("CN = 127.0.0.1") != std::string::npos);
   // Rotate: a new certificate for another name, written over the old files (as cert-manager does).
@@ -131,13 +136,7 @@ TEST_CASE("TLS 1.0 and 1.1 and non-forward-secret TLS 1.2 suites are refused") {
     // empty request that follows, so it is not read.
     const std::string cmd = "openssl s_client -connect 127.0.0.1:" + std::to_string(server.port()) + " " + args +
                             " </dev/null 2>/dev/null | grep -q 'Cipher is [^(]' && echo ok || echo refused";
-    std::string out;
-    if (FILE* p = ::popen(cmd.c_str(), "r")) {
-      char buf[64];
-      while (std::fgets(buf, sizeof buf, p)) out += buf;
-      ::pclose(p);
-    }
-    return out;
+    return ShellOutput(cmd);
   };
   CHECK(handshake("-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256").find("ok") != std::string::npos);
   CHECK(handshake("-tls1_3").find("ok") != std::string::npos);
