@@ -67,14 +67,26 @@ int Connect(int port) {
 // A minimal keep-alive HTTP/1.1 client: one request, one Content-Length answer.
 class Conn {
  public:
-  explicit Conn(int port) : fd_(Connect(port)) {}
+  explicit Conn(int port) : port_(port), fd_(Connect(port)) {}
   ~Conn() {
     if (fd_ >= 0) ::close(fd_);
   }
   bool ok() const { return fd_ >= 0; }
+  // The server closes a connection after extender.keepAliveMaxCount requests, as a Go client
+  // expects: like one, open a new connection and send the request again.
+  int Post(const std::string& path, const std::string& body) {
+    const int status = PostOnce(path, body);
+    if (status >= 0) return status;
+    ::close(fd_);
+    in_.clear();
+    fd_ = Connect(port_);
+    return PostOnce(path, body);
+  }
+
+ private:
   // The body is sent from the caller's string and the answer's body is counted, not kept, so the
   // client adds little to the process's memory.
-  int Post(const std::string& path, const std::string& body) {
+  int PostOnce(const std::string& path, const std::string& body) {
     const std::string head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
                              std::to_string(body.size()) + "\r\n\r\n";
     if (!Send(head) || !Send(body)) return -1;
@@ -95,7 +107,6 @@ class Conn {
     return status;
   }
 
- private:
   bool Send(const std::string& bytes) {
     for (std::size_t sent = 0; sent < bytes.size();) {
       const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -111,6 +122,7 @@ class Conn {
     in_.append(buf, static_cast<std::size_t>(n));
     return true;
   }
+  int port_;
   int fd_;
   std::string in_;
 };
