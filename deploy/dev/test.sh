@@ -68,5 +68,16 @@ for bench in build/tests/bench/bench_*; do
   [[ -x "$bench" ]] || continue
   "$bench" --benchmark_min_time=0.01 --benchmark_counters_tabular=true
 done
+# Scale figures on a real control plane (tests/bench/control-plane/), in smoke mode: under 2 minutes.
+# It fails only when its setup breaks, never on a slow figure; it needs the e2e step's binaries.
+if [[ "${PLATOON_E2E:-1}" != "0" ]]; then
+  k8s_version="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' tests/e2e/k8s/go.mod)"
+  k8s_bin="${PLATOON_K8S_CACHE:-$HOME/.cache/platoon-k8s}/$k8s_version/bin"
+  if [[ -x "$k8s_bin/kube-apiserver" && -x "$k8s_bin/kube-scheduler" && -x "$k8s_bin/kubectl" ]]; then
+    PLATOON_K8S_BIN="$k8s_bin" SMOKE=1 bash tests/bench/control-plane/bench_scale.sh
+  else
+    echo "bench_scale: skipped (no e2e binaries in $k8s_bin)"
+  fi
+fi
 
 step "all tests passed"
