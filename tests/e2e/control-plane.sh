@@ -244,6 +244,7 @@ cp_leader_field() {
 # to point at this control plane (leader election stays on, as in production, on CONFIG's lease with
 # short timings).
 # cp_start_scheduler CONFIG [NAME] [KUBECONFIG]; waits for /healthz and leadership.
+# CP_SCHEDULER_QPS / CP_SCHEDULER_BURST, when set, become its clientConnection qps and burst.
 cp_start_scheduler() {
   local config="$1" name="${2:-kube-scheduler}" kubeconfig="${3:-$CP_DIR/scheduler.kubeconfig}"
   local port; port="$(cp_free_port)"
@@ -254,7 +255,9 @@ cp_start_scheduler() {
   lease="$(cp_leader_field resourceName "$config")"; lease_ns="$(cp_leader_field resourceNamespace "$config")"
   cat >>"$copy" <<EOF
 clientConnection:
-  kubeconfig: $kubeconfig
+  kubeconfig: $kubeconfig${CP_SCHEDULER_QPS:+
+  qps: $CP_SCHEDULER_QPS}${CP_SCHEDULER_BURST:+
+  burst: $CP_SCHEDULER_BURST}
 leaderElection:
   leaderElect: true
   resourceNamespace: ${lease_ns:-kube-system}

@@ -251,33 +251,10 @@ PY
 bpy() { "$CP_PY" "$BENCH_PY" "$@"; }
 
 # --- control plane pieces ---------------------------------------------------------------------------
-# cp_start_scheduler rewrites the config's clientConnection to the kubeconfig alone (and must not be
-# changed from here), so this is its copy with clientConnection qps/burst added.
+# kube-scheduler with the benchmark's client QPS/burst: bench_start_scheduler CONFIG NAME KUBECONFIG
 bench_start_scheduler() {
-  local config="$1" name="$2" kubeconfig="$3" port copy="$CP_DIR/$2.config.yaml" lease lease_ns
-  port="$(cp_free_port)"
-  awk '/^[^ #]/ { skip = ($1 == "clientConnection:" || $1 == "leaderElection:") } !skip' "$config" >"$copy"
-  lease="$(cp_leader_field resourceName "$config")"; lease_ns="$(cp_leader_field resourceNamespace "$config")"
-  cat >>"$copy" <<EOF
-clientConnection:
-  kubeconfig: $kubeconfig
-  qps: $SCHED_QPS
-  burst: $SCHED_BURST
-leaderElection:
-  leaderElect: true
-  resourceNamespace: ${lease_ns:-kube-system}
-  resourceName: ${lease:-kube-scheduler}
-  leaseDuration: 6s
-  renewDeadline: 4s
-  retryPeriod: 1s
-EOF
-  cp_start_process "$name" - "$PLATOON_K8S_BIN/kube-scheduler" --config "$copy" \
-    --bind-address 127.0.0.1 --secure-port "$port" \
-    --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
-    --v "${PLATOON_E2E_SCHEDULER_V:-2}"
-  cp_wait_for "$CP_WAIT" curl -skf "https://127.0.0.1:$port/healthz" || bench_broken "$name not healthy in ${CP_WAIT}s"
-  cp_wait_for "$CP_WAIT" grep -qi "successfully acquired lease" "$CP_DIR/logs/$name.log" ||
-    bench_broken "$name did not acquire its lease in ${CP_WAIT}s"
+  CP_SCHEDULER_QPS="$SCHED_QPS" CP_SCHEDULER_BURST="$SCHED_BURST" cp_start_scheduler "$1" "$2" "$3" ||
+    bench_broken "$2 did not start (see $CP_DIR/logs/$2.log)"
 }
 
 # Bound pods of NS as "name" lines, from a Table list (no objects): bench_bound NS [resourceVersion=0]
